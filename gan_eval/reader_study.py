@@ -1,0 +1,573 @@
+"""Blinded reader study: a jury rates the K-means-selected cases of every team, 0-4 on five criteria.
+
+The store is one SQLite file in the workspace (``Workspace.reader_db``), shared by every reader
+signed in at once and by the CLI:
+
+- WAL mode, so readers never block the writer and a killed app loses nothing that was saved;
+  every write takes the write lock up front (``BEGIN IMMEDIATE``) so a second process waits for
+  it (busy timeout) instead of failing with "database is locked" on a lock upgrade.
+- ``items``: the pooled cases under opaque ids (an HMAC of team and case id under a random
+  study secret kept in the database), so nothing shown to a reader names a team or a case.
+- ``ratings``: one row per (reader, item, criterion); a case's five ratings are written in one
+  transaction and re-rating replaces them.
+- ``study_state``: the secret and whether reading is open or closed (closed = results may be
+  un-blinded, and ratings are frozen).
+
+The aggregation functions are pure functions of :class:`Rating` rows; :class:`ReaderStudy`
+exposes each of them over its stored rows. Only complete cases (all five criteria rated by that
+reader) count; the store only writes complete cases, so incomplete ones only arise from rows
+gathered elsewhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import numbers
+import os
+import sqlite3
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from secrets import token_hex
+from typing import IO, Iterable, Iterator, Mapping, NamedTuple
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+# --- criteria -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    label: str      # short, for column headers and widgets
+    question: str   # what the reader is asked
+
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion("liver_morphology", "Liver morphology",
+              "Is the liver morphology acceptable?"),
+    Criterion("tumour_morphology", "Tumour morphology",
+              "Is the tumour morphology consistent with HCC?"),
+    Criterion("enhancement_pattern", "Enhancement pattern",
+              "Is the lesion's contrast-enhancement pattern consistent with HCC?"),
+    Criterion("necrosis", "Necrosis",
+              "Is substantial necrosis present?"),
+    Criterion("sequence_consistency", "Sequence consistency",
+              "Is each sequence consistent with the expected sequence "
+              "(T1 arterial, T1 portal-venous, T2)?"),
+)
+CRITERION_KEYS: tuple[str, ...] = tuple(c.key for c in CRITERIA)
+RATING_MIN, RATING_MAX = 0, 4
+MAX_CASE_SCORE = RATING_MAX * len(CRITERIA)  # 20
+
+
+# --- jury password ------------------------------------------------------------------------------
+
+JURY_PASSWORD_SECRET = "jury_password"
+JURY_PASSWORD_ENV = "GAN_EVAL_JURY_PASSWORD"
+JURY_PASSWORD_HELP = (
+    "No jury password is configured, so the reader study stays closed. Set one in "
+    f'.streamlit/secrets.toml as {JURY_PASSWORD_SECRET} = "..." or in the environment variable '
+    f"{JURY_PASSWORD_ENV}, then restart the app."
+)
+
+
+def jury_password(secrets: Mapping | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The configured jury password: ``secrets["jury_password"]``, else $GAN_EVAL_JURY_PASSWORD.
+
+    ``secrets`` may be Streamlit's ``st.secrets``, which raises a FileNotFoundError subclass
+    when no secrets file exists; that counts as not set. An empty password counts as not set,
+    since it would let anyone in. ``environ`` defaults to ``os.environ``.
+    """
+    environ = os.environ if environ is None else environ
+    from_secrets = None
+    if secrets is not None:
+        try:
+            from_secrets = secrets.get(JURY_PASSWORD_SECRET)
+        except FileNotFoundError:
+            from_secrets = None
+    for candidate in (from_secrets, environ.get(JURY_PASSWORD_ENV)):
+        if candidate:
+            return str(candidate)
+    return None
+
+
+def check_password(given: str | None, configured: str | None) -> bool:
+    """Constant-time comparison; always False when no password is configured."""
+    if not configured or given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), configured.encode("utf-8"))
+
+
+# --- rows and aggregation -----------------------------------------------------------------------
+
+class Rating(NamedTuple):
+    """One stored rating, un-blinded (the aggregation needs the team)."""
+
+    reader: str
+    team: str
+    case_id: str
+    criterion: str
+    value: int
+
+
+CaseKey = tuple[str, str, str]  # (reader, team, case_id)
+
+
+def case_scores(rows: Iterable[Rating]) -> dict[CaseKey, int]:
+    """Score 0-20 of each (reader, team, case) whose five criteria are all rated.
+
+    Cases with a criterion missing are left out (a partial sum would not be on the 0-20 scale).
+    """
+    return {key: sum(values.values()) for key, values in _complete_cases(rows).items()}
+
+
+def reader_team_scores(rows: Iterable[Rating]) -> dict[str, dict[str, float]]:
+    """{reader: {team: mean of that reader's case scores for the team}}."""
+    scores: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for (reader, team, _), score in case_scores(rows).items():
+        scores[reader][team].append(score)
+    return {reader: {team: float(np.mean(s)) for team, s in teams.items()} for reader, teams in scores.items()}
+
+
+def qualitative_scores(rows: Iterable[Rating]) -> dict[str, float]:
+    """{team: mean over readers of the reader's team score}, on the 0-20 scale.
+
+    A reader counts for a team once they have completed at least one of its cases.
+    """
+    per_team: dict[str, list[float]] = defaultdict(list)
+    for teams in reader_team_scores(rows).values():
+        for team, score in teams.items():
+            per_team[team].append(score)
+    return {team: float(np.mean(s)) for team, s in sorted(per_team.items())}
+
+
+def normalised_qualitative(score: float) -> float:
+    """A 0-20 qualitative score on the 0-1 scale of the quantitative score."""
+    return score / MAX_CASE_SCORE
+
+
+def criterion_means(rows: Iterable[Rating]) -> dict[str, dict[str, float]]:
+    """{team: {criterion: mean over readers of the reader's mean over the team's cases}}.
+
+    Averaged the same way as the qualitative score, over complete cases only, so a team's five
+    criterion means add up to its qualitative score.
+    """
+    per_reader: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for (reader, team, _), values in _complete_cases(rows).items():
+        for key, value in values.items():
+            per_reader[(reader, team)][key].append(value)
+    per_team: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for (_, team), by_key in per_reader.items():
+        for key, values in by_key.items():
+            per_team[team][key].append(float(np.mean(values)))
+    return {team: {key: float(np.mean(by_key[key])) for key in CRITERION_KEYS}
+            for team, by_key in sorted(per_team.items())}
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Inter-reader agreement on case scores over the cases every reader has completed.
+
+    ``icc`` is ICC(2,1) (two-way random effects, absolute agreement, single rater; Shrout &
+    Fleiss 1979); ``kendall_w`` is Kendall's coefficient of concordance with the tie correction.
+    Either is None when it is undefined, and ``reason`` says why.
+    """
+
+    icc: float | None
+    kendall_w: float | None
+    n_readers: int
+    n_cases: int
+    reason: str | None = None
+
+
+def agreement(rows: Iterable[Rating]) -> Agreement:
+    """ICC(2,1) and Kendall's W of the readers' case scores (readers with a complete case)."""
+    scores = case_scores(rows)
+    readers = sorted({reader for reader, _, _ in scores})
+    by_case: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for (reader, team, case_id), score in scores.items():
+        by_case[(team, case_id)][reader] = score
+    shared = sorted(case for case, by_reader in by_case.items() if len(by_reader) == len(readers))
+    if len(readers) < 2:
+        return Agreement(None, None, len(readers), len(shared),
+                         f"agreement needs at least 2 readers, found {len(readers)}")
+    if len(shared) < 2:
+        return Agreement(None, None, len(readers), len(shared),
+                         f"agreement needs at least 2 cases completed by all {len(readers)} readers, "
+                         f"found {len(shared)}")
+    matrix = np.array([[by_case[case][reader] for reader in readers] for case in shared], dtype=float)
+    icc, w = icc_2_1(matrix), kendalls_w(matrix)
+    reason = None
+    if icc is None or w is None:
+        reason = "case scores do not vary, so agreement is undefined"
+    return Agreement(icc, w, len(readers), len(shared), reason)
+
+
+def icc_2_1(matrix: np.ndarray) -> float | None:
+    """ICC(2,1) of an (n cases, k readers) score matrix; None when no score varies."""
+    n, k = matrix.shape
+    grand = matrix.mean()
+    ss_cases = k * ((matrix.mean(axis=1) - grand) ** 2).sum()
+    ss_readers = n * ((matrix.mean(axis=0) - grand) ** 2).sum()
+    ss_error = ((matrix - grand) ** 2).sum() - ss_cases - ss_readers
+    ms_cases = ss_cases / (n - 1)
+    ms_readers = ss_readers / (k - 1)
+    ms_error = ss_error / ((n - 1) * (k - 1))
+    denominator = ms_cases + (k - 1) * ms_error + k * (ms_readers - ms_error) / n
+    if not denominator > 1e-12:
+        return None
+    return float((ms_cases - ms_error) / denominator)
+
+
+def kendalls_w(matrix: np.ndarray) -> float | None:
+    """Kendall's W (tie-corrected) of an (n cases, k readers) matrix; None when every reader ties all."""
+    n, k = matrix.shape
+    ranks = rankdata(matrix, axis=0)  # each reader ranks the cases, ties get mean ranks
+    rank_sums = ranks.sum(axis=1)
+    s = ((rank_sums - rank_sums.mean()) ** 2).sum()
+    ties = sum(float((counts ** 3 - counts).sum())
+               for counts in (np.unique(matrix[:, j], return_counts=True)[1] for j in range(k)))
+    denominator = k ** 2 * (n ** 3 - n) - k * ties
+    if denominator <= 0:
+        return None
+    return float(12 * s / denominator)
+
+
+def _complete_cases(rows: Iterable[Rating]) -> dict[CaseKey, dict[str, int]]:
+    cases: dict[CaseKey, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        if row.criterion not in CRITERION_KEYS:
+            raise ValueError(
+                f"Unknown criterion {row.criterion!r} in the rating of case {row.case_id!r} of team "
+                f"{row.team!r} by reader {row.reader!r}; expected one of {', '.join(CRITERION_KEYS)}."
+            )
+        cases[(row.reader, row.team, row.case_id)][row.criterion] = int(row.value)
+    return {key: values for key, values in cases.items() if len(values) == len(CRITERION_KEYS)}
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+class ReadingClosedError(RuntimeError):
+    """Raised when ratings or the selection change after reading was closed."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """A pooled case: ``item_id`` is what readers see; team and case id stay in the database."""
+
+    item_id: str
+    team: str
+    case_id: str
+    position: int   # index in the team's selection
+
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS study_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    item_id  TEXT PRIMARY KEY,
+    team     TEXT NOT NULL,
+    case_id  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    UNIQUE (team, case_id)
+);
+CREATE TABLE IF NOT EXISTS ratings (
+    reader    TEXT NOT NULL,
+    item_id   TEXT NOT NULL REFERENCES items (item_id),
+    criterion TEXT NOT NULL CHECK (criterion IN ({", ".join(f"'{k}'" for k in CRITERION_KEYS)})),
+    value     INTEGER NOT NULL CHECK (value BETWEEN {RATING_MIN} AND {RATING_MAX}),
+    rated_at  TEXT NOT NULL,
+    PRIMARY KEY (reader, item_id, criterion)
+);
+"""
+_OPEN, _CLOSED = "open", "closed"
+_ITEM_ID_HEX = 16  # 64 bits of HMAC: no collisions among a few hundred cases
+EXPORT_COLUMNS = ("reader", "team", "case_id", "item_id", "criterion", "value", "rated_at")
+
+
+class ReaderStudy:
+    """The reader-study database at ``db_path`` (created on first use).
+
+    Each call opens its own short-lived connection, so one object can be shared by Streamlit's
+    script threads and several processes can use the same file at once.
+    """
+
+    def __init__(self, db_path: str | Path, busy_timeout_s: float = 30.0):
+        self.path = Path(db_path)
+        self.busy_timeout_s = busy_timeout_s
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connection() as conn:
+            # WAL persists in the file; switching cannot happen inside a transaction.
+            conn.execute("PRAGMA journal_mode = WAL")
+        with self._writing() as conn:
+            # One statement at a time: executescript() would commit the open transaction first.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT OR IGNORE INTO study_state VALUES ('secret', ?)", (token_hex(32),))
+            conn.execute("INSERT OR IGNORE INTO study_state VALUES ('state', ?)", (_OPEN,))
+
+    # -- connections -----------------------------------------------------------------------------
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        with self._connection() as conn:
+            conn.execute(begin)
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _writing(self):
+        # The write lock is taken at BEGIN, where the busy timeout applies; a deferred
+        # transaction that upgrades later fails at once with "database is locked".
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def _reading(self):
+        """One consistent snapshot for several queries."""
+        return self._transaction("BEGIN")
+
+    # -- selection -------------------------------------------------------------------------------
+    def register_items(self, selected: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        """Pool the selected cases of each team; returns {team: item ids in selection order}.
+
+        Idempotent: registering the same selection keeps ids and ratings. A team listed here gets
+        exactly these cases (unrated cases no longer selected are dropped; dropping a rated case
+        raises ValueError); teams not listed are left as they are, so adding a team adds items.
+        """
+        for team, case_ids in selected.items():
+            if not isinstance(team, str) or not team.strip():
+                raise ValueError(f"Team names must be non-empty strings, got {team!r}.")
+            duplicates = sorted(c for c, n in Counter(case_ids).items() if n > 1)
+            if duplicates:
+                raise ValueError(f"Team {team!r} selects case(s) {', '.join(duplicates)} more than once.")
+        registered: dict[str, list[str]] = {}
+        with self._writing() as conn:
+            self._refuse_if_closed(conn, "change the selection")
+            secret = self._secret(conn)
+            for team, case_ids in selected.items():
+                rated = {row[0] for row in conn.execute(
+                    "SELECT DISTINCT i.case_id FROM items i JOIN ratings r USING (item_id) WHERE i.team = ?",
+                    (team,))}
+                lost = sorted(rated - set(case_ids))
+                if lost:
+                    raise ValueError(
+                        f"Team {team!r}: case(s) {', '.join(lost)} already have ratings and are missing from "
+                        "the new selection; export and clear the ratings before changing the selection."
+                    )
+                conn.execute(
+                    f"DELETE FROM items WHERE team = ? AND case_id NOT IN ({', '.join('?' * len(case_ids))})",
+                    (team, *case_ids),
+                )
+                ids = [self._item_id(secret, team, case_id) for case_id in case_ids]
+                conn.executemany(
+                    "INSERT INTO items VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET position = excluded.position",
+                    [(item_id, team, case_id, i) for i, (item_id, case_id) in enumerate(zip(ids, case_ids))],
+                )
+                registered[team] = ids
+        return registered
+
+    @staticmethod
+    def _item_id(secret: str, team: str, case_id: str) -> str:
+        message = f"{team}\x1f{case_id}".encode("utf-8")
+        return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()[:_ITEM_ID_HEX]
+
+    @staticmethod
+    def _secret(conn: sqlite3.Connection) -> str:
+        return conn.execute("SELECT value FROM study_state WHERE key = 'secret'").fetchone()[0]
+
+    def items(self) -> list[Item]:
+        """Every pooled case, un-blinded, by team and selection order (organiser view)."""
+        with self._connection() as conn:
+            return [Item(*row) for row in conn.execute(
+                "SELECT item_id, team, case_id, position FROM items ORDER BY team, position")]
+
+    def item_reference(self, item_id: str) -> tuple[str, str]:
+        """(team, case_id) behind an item id, for fetching images; never show it to a reader."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT team, case_id FROM items WHERE item_id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"Unknown case {item_id!r}: it is not in this reader study.")
+        return row[0], row[1]
+
+    # -- reading ---------------------------------------------------------------------------------
+    def reader_order(self, reader: str, seed: int = 0) -> list[str]:
+        """Every pooled item, in the order this reader sees them.
+
+        Items are sorted by a keyed blake2b hash of (seed, reader, item id): the same in every
+        process, different between readers, and adding a team slots its cases in without moving
+        the cases a reader has already seen relative to each other.
+        """
+        reader = _check_reader(reader)
+        with self._connection() as conn:
+            ids = [row[0] for row in conn.execute("SELECT item_id FROM items")]
+        prefix = f"{seed}\x1f{reader}\x1f".encode("utf-8")
+        return sorted(ids, key=lambda item_id: hashlib.blake2b(prefix + item_id.encode(), digest_size=16).digest())
+
+    def next_unrated(self, reader: str, after: str | None = None, seed: int = 0) -> str | None:
+        """The first item in the reader's order not yet rated, looking after ``after`` (skip) and
+        wrapping round; None when every item is rated."""
+        order = self.reader_order(reader, seed)
+        rated = self._rated_items(_check_reader(reader))
+        start = order.index(after) + 1 if after in order else 0
+        for item_id in order[start:] + order[:start]:
+            if item_id not in rated:
+                return item_id
+        return None
+
+    def _rated_items(self, reader: str) -> set[str]:
+        with self._connection() as conn:
+            return {row[0] for row in conn.execute(
+                "SELECT item_id FROM ratings WHERE reader = ? GROUP BY item_id HAVING COUNT(*) = ?",
+                (reader, len(CRITERION_KEYS)))}
+
+    def progress(self, reader: str) -> tuple[int, int]:
+        """(cases this reader has rated, cases in the pool)."""
+        return self.progress_all().get(_check_reader(reader), (0, self._n_items()))
+
+    def progress_all(self) -> dict[str, tuple[int, int]]:
+        """{reader: (rated, total)} for every reader with at least one rating."""
+        with self._reading() as conn:
+            total = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            rated = conn.execute(
+                "SELECT reader, COUNT(*) FROM (SELECT reader, item_id FROM ratings GROUP BY reader, item_id "
+                "HAVING COUNT(*) = ?) GROUP BY reader ORDER BY reader", (len(CRITERION_KEYS),)).fetchall()
+        return {reader: (n, total) for reader, n in rated}
+
+    def _n_items(self) -> int:
+        with self._connection() as conn:
+            return conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def ratings_for(self, reader: str, item_id: str) -> dict[str, int]:
+        """This reader's ratings of one item ({} if not rated), to resume or go back."""
+        with self._connection() as conn:
+            rows = conn.execute("SELECT criterion, value FROM ratings WHERE reader = ? AND item_id = ?",
+                                (_check_reader(reader), item_id)).fetchall()
+        return {key: value for key, value in sorted(rows, key=lambda row: CRITERION_KEYS.index(row[0]))}
+
+    def save_ratings(self, reader: str, item_id: str, ratings: Mapping[str, int]) -> None:
+        """Store a reader's five ratings of one case in one transaction, replacing earlier ones."""
+        reader = _check_reader(reader)
+        values = _check_ratings(reader, item_id, ratings)
+        rated_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        with self._writing() as conn:
+            self._refuse_if_closed(conn, "save ratings")
+            if conn.execute("SELECT 1 FROM items WHERE item_id = ?", (item_id,)).fetchone() is None:
+                raise ValueError(f"Unknown case {item_id!r}: it is not in this reader study.")
+            conn.executemany(
+                "INSERT INTO ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT (reader, item_id, criterion) "
+                "DO UPDATE SET value = excluded.value, rated_at = excluded.rated_at",
+                [(reader, item_id, key, value, rated_at) for key, value in values.items()],
+            )
+
+    # -- open / closed ---------------------------------------------------------------------------
+    def close_reading(self) -> None:
+        """End reading: ratings and selection are frozen and results may be un-blinded."""
+        self._set_state(_CLOSED)
+
+    def reopen(self) -> None:
+        self._set_state(_OPEN)
+
+    def is_closed(self) -> bool:
+        with self._connection() as conn:
+            return self._state(conn) == _CLOSED
+
+    def _set_state(self, state: str) -> None:
+        with self._writing() as conn:
+            conn.execute("UPDATE study_state SET value = ? WHERE key = 'state'", (state,))
+
+    @staticmethod
+    def _state(conn: sqlite3.Connection) -> str:
+        return conn.execute("SELECT value FROM study_state WHERE key = 'state'").fetchone()[0]
+
+    def _refuse_if_closed(self, conn: sqlite3.Connection, action: str) -> None:
+        if self._state(conn) == _CLOSED:
+            raise ReadingClosedError(f"Reading is closed: cannot {action}. Reopen the reading first.")
+
+    # -- results ---------------------------------------------------------------------------------
+    def ratings(self) -> list[Rating]:
+        """Every stored rating, un-blinded."""
+        with self._connection() as conn:
+            return [Rating(*row) for row in conn.execute(
+                "SELECT r.reader, i.team, i.case_id, r.criterion, r.value FROM ratings r JOIN items i USING (item_id)")]
+
+    def export_csv(self, path_or_buffer: str | Path | IO[str]) -> int:
+        """Write every rating, un-blinded, with columns EXPORT_COLUMNS; returns the number of rows."""
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT r.reader, i.team, i.case_id, r.item_id, r.criterion, r.value, r.rated_at, i.position "
+                "FROM ratings r JOIN items i USING (item_id)").fetchall()
+        rows.sort(key=lambda row: (row[0], row[1], row[7], CRITERION_KEYS.index(row[4])))
+        if isinstance(path_or_buffer, (str, Path)):
+            with open(path_or_buffer, "w", newline="", encoding="utf-8") as f:
+                return self._write_csv(f, rows)
+        return self._write_csv(path_or_buffer, rows)
+
+    @staticmethod
+    def _write_csv(f: IO[str], rows: list[tuple]) -> int:
+        writer = csv.writer(f)
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows(row[:len(EXPORT_COLUMNS)] for row in rows)
+        return len(rows)
+
+    def case_scores(self) -> dict[CaseKey, int]:
+        return case_scores(self.ratings())
+
+    def reader_team_scores(self) -> dict[str, dict[str, float]]:
+        return reader_team_scores(self.ratings())
+
+    def qualitative_scores(self) -> dict[str, float]:
+        """{team: qualitative score 0-20}, what scoring folds into the leaderboard."""
+        return qualitative_scores(self.ratings())
+
+    def criterion_means(self) -> dict[str, dict[str, float]]:
+        return criterion_means(self.ratings())
+
+    def agreement(self) -> Agreement:
+        return agreement(self.ratings())
+
+
+def _check_reader(reader: str) -> str:
+    name = reader.strip() if isinstance(reader, str) else ""
+    if not name:
+        raise ValueError(f"Reader name must be a non-empty string, got {reader!r}.")
+    return name
+
+
+def _check_ratings(reader: str, item_id: str, ratings: Mapping[str, int]) -> dict[str, int]:
+    problems = []
+    missing = [key for key in CRITERION_KEYS if key not in ratings]
+    if missing:
+        problems.append(f"missing criteria {', '.join(missing)}")
+    unknown = sorted(str(key) for key in ratings if key not in CRITERION_KEYS)
+    if unknown:
+        problems.append(f"unknown criteria {', '.join(unknown)}")
+    for key in CRITERION_KEYS:
+        value = ratings.get(key)
+        if key in ratings and not (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+                                   and RATING_MIN <= value <= RATING_MAX):
+            problems.append(f"{key} must be an integer from {RATING_MIN} to {RATING_MAX}, got {value!r}")
+    if problems:
+        raise ValueError(
+            f"Ratings of case {item_id} by reader {reader!r} were not saved: {'; '.join(problems)}. "
+            f"Rate all {len(CRITERION_KEYS)} criteria, each an integer from {RATING_MIN} to {RATING_MAX}."
+        )
+    return {key: int(ratings[key]) for key in CRITERION_KEYS}
