@@ -29,7 +29,7 @@ SEQUENCE_ALIASES: dict[str, tuple[str, ...]] = {
 _ALIAS_TO_SEQUENCE = {alias: seq for seq, aliases in SEQUENCE_ALIASES.items() for alias in aliases}
 
 # Accepted pixel dtypes (after reading). Anything else is rejected by validation.
-SUPPORTED_DTYPES = (np.uint8, np.uint16, np.int16, np.int32, np.uint32, np.float16, np.float32, np.float64)
+SUPPORTED_DTYPES = (np.uint8, np.uint16, np.int16, np.int32, np.uint32, np.int64, np.float16, np.float32, np.float64)
 
 
 def canonical_sequence(name: str) -> str | None:
