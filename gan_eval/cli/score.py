@@ -1,0 +1,159 @@
+"""``python -m gan_eval score --real PATH --submission NAME=PATH [...] [--backbone ID] [--weights FILE]
+[--seed S] [--json OUT]``.
+
+Embeds (through the cache) or loads every set, scores each submission against the real set
+(gan_eval.scoring.evaluate), prints the leaderboard with its backbone and seed, and writes the JSON.
+A PATH is an archive or folder of cases, a ``.npy`` ``(n, d)`` embedding matrix, or an embedding
+``.npz``. ``--qualitative FILE`` folds in the reader study's 0-20 scores (a JSON object
+``{NAME: score}``) for final scores and ranks. Exit codes: 0 done, 2 bad input (message, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..backbones import BACKBONES, DEFAULT_BACKBONE
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """An input the command refuses; its message is printed as is."""
+
+
+def _name_path(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name, Path(path)
+
+
+def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that say how a PATH becomes embeddings (shared with ``select``)."""
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES),
+                   help=f"feature extractor for archives/folders (default {DEFAULT_BACKBONE}, works offline)")
+    p.add_argument("--weights", type=Path, metavar="FILE", help="the backbone's weights file (overrides the default)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu (ONNX Runtime), cpu-torch, cuda, cuda:N")
+    p.add_argument("--cache", type=Path, metavar="DIR",
+                   help="embedding cache folder (default $GAN_EVAL_CACHE or ~/.cache/gan_eval)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of every random choice (default 0): same seed, same numbers")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON to this file")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("score", help="score submissions against the real set: leaderboard and JSON")
+    p.add_argument("--real", type=Path, required=True, metavar="PATH", help="the real cases (or their embeddings)")
+    p.add_argument("--submission", type=_name_path, action="append", required=True, metavar="NAME=PATH",
+                   help="a submission and its cases (or embeddings); repeat for each submission")
+    add_embedding_arguments(p)
+    p.add_argument("--fid-max", type=float, metavar="F",
+                   help="FID_max of FID_score = 1 - FID/FID_max (default: the largest FID among the submissions)")
+    p.add_argument("--qualitative", type=Path, metavar="FILE",
+                   help='JSON {"NAME": 0-20 reader score}: adds qualitative, final score and rank')
+    p.set_defaults(run=run)
+
+
+def embed_input(path: Path, name: str, args: argparse.Namespace):
+    """The EmbeddingSet of ``path`` named ``name``; BadInput for anything unusable."""
+    from ..archives import ArchiveError
+    from ..backbones import WeightsNotFoundError
+    from ..cache import EmbeddingCache
+    from ..embed import EmbedInputError, embed_path
+    from .embed import TextProgress
+
+    bar = TextProgress(f"embedding {name}")
+    try:
+        emb = embed_path(path, backbone=args.backbone, weights=args.weights, device=args.device, progress=bar,
+                         cache=EmbeddingCache(args.cache) if args.cache else None, name=name)
+    except (FileNotFoundError, ArchiveError, EmbedInputError, ValueError) as exc:
+        raise BadInput(f"{'missing weights' if isinstance(exc, WeightsNotFoundError) else name}: {exc}") from exc
+    finally:
+        bar.close()
+    emb.name = name  # an embedding .npz would otherwise keep the name stored in it
+    return emb
+
+
+def write_json(result: dict, path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc}") from exc
+    print(f"wrote {path}")
+
+
+def _read_qualitative(path: Path) -> dict:
+    try:
+        scores = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{path}: cannot read the qualitative scores ({exc})") from exc
+    if not isinstance(scores, dict):
+        raise BadInput(f'{path}: expected a JSON object {{"NAME": score}}, got {type(scores).__name__}')
+    return scores
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+# (header, row key, format) of the printed table; the JSON and leaderboard_rows have every column.
+_COLUMNS = (
+    ("rank", "rank", "d"), ("quant. rank", "quantitative_rank", "d"), ("final", "final_score", ".3f"),
+    ("qualit.", "qualitative_score", ".2f"), ("quantit.", "quantitative_score", ".3f"),
+    ("FID", "fid", ".2f"), ("FID score", "fid_score", ".3f"), ("1-NN acc", "loo_accuracy", ".3f"),
+    ("diversity", "diversity_score", ".3f"), ("KID", "kid", ".4f"), ("prec.", "precision", ".3f"),
+    ("recall", "recall", ".3f"), ("density", "density", ".3f"), ("coverage", "coverage", ".3f"),
+    ("memorised", "memorized_fraction", ".3f"),
+)
+
+
+def format_leaderboard(result: dict) -> str:
+    """The leaderboard as a text table, headed by the backbone and seed that produced it."""
+    from ..scoring import leaderboard_rows
+
+    rows = leaderboard_rows(result)
+    has_final = any(r["final_score"] is not None for r in rows)
+    columns = [c for c in _COLUMNS if has_final or c[1] not in ("rank", "final_score", "qualitative_score")]
+    header = ["submission", "n"] + [c[0] for c in columns]
+    body = [[r["submission"], str(r["n"])] + [_fmt(r[key], spec) for _, key, spec in columns] for r in rows]
+    widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
+    lines = [
+        f"Leaderboard - backbone {result['backbone']} (weights {result['backbone_fingerprint'][:12]}), "
+        f"seed {result['seed']}, {result['real']['n']} real cases, FID_max {result['fid_max']:.2f}",
+        "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))),
+    ]
+    for line in body:
+        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(line, widths))))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..scoring import add_qualitative, evaluate
+
+    try:
+        names = [name for name, _ in args.submission]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise BadInput(f"submission name(s) given more than once: {', '.join(duplicates)}")
+        qualitative = _read_qualitative(args.qualitative) if args.qualitative else None
+        real = embed_input(args.real, "real", args)
+        submissions = {name: embed_input(path, name, args) for name, path in args.submission}
+        try:
+            result = evaluate(real, submissions, seed=args.seed, fid_max=args.fid_max)
+            if qualitative is not None:
+                result = add_qualitative(result, qualitative)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
+        print(format_leaderboard(result))
+        write_json(result, args.json)
+    except BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK

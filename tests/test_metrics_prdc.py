@@ -1,0 +1,44 @@
+"""Precision/recall/density/coverage: same numbers as the authors' ``prdc`` package."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from prdc import compute_prdc
+
+from gan_eval.metrics.prdc import prdc
+
+
+def reference(real, gen, k):
+    return {key: float(v) for key, v in compute_prdc(real, gen, nearest_k=k).items()}
+
+
+@pytest.mark.parametrize("shift,scale", [(0.0, 1.0), (0.5, 1.0), (0.0, 0.3), (0.0, 2.0)])
+def test_equals_prdc_package(shift, scale, capsys):
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(91, 16))
+    gen = rng.normal(size=(300, 16)) * scale + shift
+    ours = prdc(real, gen)
+    pr, dc = reference(real, gen, 3), reference(real, gen, 5)
+    capsys.readouterr()  # compute_prdc prints the set sizes
+    assert (ours.precision, ours.recall) == pytest.approx((pr["precision"], pr["recall"]), abs=1e-12)
+    assert (ours.density, ours.coverage) == pytest.approx((dc["density"], dc["coverage"]), abs=1e-12)
+
+
+def test_known_answers():
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(100, 8))
+    far = prdc(real, rng.normal(size=(100, 8)) + 50.0)
+    assert (far.precision, far.recall, far.density, far.coverage) == (0.0, 0.0, 0.0, 0.0)
+    # Generated cases all inside one tiny region of the real set: faithful but not diverse.
+    collapsed = prdc(real, real[0] + 1e-3 * rng.normal(size=(100, 8)))
+    assert collapsed.precision == 1.0 and collapsed.recall < 0.1 and collapsed.coverage < 0.1
+
+
+def test_k_needs_enough_cases():
+    rng = np.random.default_rng(2)
+    with pytest.raises(ValueError, match=r"k=5 nearest neighbours need more than 5 cases in each set, "
+                                         r"got 91 real and 5 generated"):
+        prdc(rng.normal(size=(91, 4)), rng.normal(size=(5, 4)))
+    with pytest.raises(ValueError, match=r"k must be >= 1, got 0"):
+        prdc(rng.normal(size=(10, 4)), rng.normal(size=(10, 4)), k_precision_recall=0)
