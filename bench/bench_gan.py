@@ -1,0 +1,135 @@
+"""Baseline GAN benchmark.
+
+    python bench/bench_gan.py speed [--steps 20] [--batch-size 16]
+        Training steps/s at resolution 64 (the reference) and 128 on the CPU, and on CUDA (plus
+        256) when a GPU is present; printed as ratios against the 64x64 CPU run of this process.
+
+    python bench/bench_gan.py experiment [--minutes 10] [--resolution 128] [--n 1000] [--real PATH]
+        The data-efficiency experiment (~25 minutes of both cores with the defaults): on the real
+        set (default: 91 phantom cases, the demo's real set) train with DiffAugment for a fixed
+        wall-clock budget, then without DiffAugment for the same number of steps, and compare
+        the FID (and KID) of n cases from each EMA generator, and from an untrained generator,
+        against the real set with the default backbone. Runs, archives and sample grids go to
+        --out (bench/out/gan by default, git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gan_eval.archives import read_cases  # noqa: E402
+from gan_eval.gan import TrainConfig, latest_sample, read_log, request_stop  # noqa: E402
+from gan_eval.gan.export import generate  # noqa: E402
+from gan_eval.gan.train import train  # noqa: E402
+from gan_eval.phantom import make_cases  # noqa: E402
+
+NEVER = 10**9  # sample/checkpoint interval that is never reached
+WARMUP_STEPS = 3  # first steps pay one-off kernel set-up costs; not timed
+
+
+def steps_per_second(resolution: int, device: str, steps: int, batch_size: int, cases) -> float:
+    config = TrainConfig(resolution=resolution, steps=steps, batch_size=batch_size, device=device, log_every=1,
+                         sample_every=NEVER, checkpoint_every=NEVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        train(Path(tmp) / "run", config, cases=cases)
+        log = {r["step"]: r["elapsed_s"] for r in read_log(Path(tmp) / "run")}
+    return (steps - WARMUP_STEPS) / (log[steps] - log[WARMUP_STEPS])
+
+
+def speed(args: argparse.Namespace) -> None:
+    cases = make_cases(32, seed=0, size=128)
+    targets = [("cpu", 64, args.steps), ("cpu", 128, max(WARMUP_STEPS + 5, args.steps // 2))]
+    if torch.cuda.is_available():
+        targets += [("cuda", r, args.steps * 5) for r in (64, 128, 256)]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, batch size {args.batch_size}, "
+          f"load average {os.getloadavg()[0]:.1f} (other processes slow the CPU runs down)")
+    reference = None
+    for device, resolution, steps in targets:
+        rate = steps_per_second(resolution, device, steps, args.batch_size, cases)
+        reference = reference or rate
+        print(f"{device:>4} {resolution:>3}x{resolution:<3} {rate:7.2f} steps/s  {rate * args.batch_size:7.1f} images/s  "
+              f"{rate / reference:6.2f}x the 64x64 CPU run ({steps} steps)", flush=True)
+
+
+def fid_against(real_features, run_dir: Path, n: int, out: Path, name: str) -> dict:
+    from gan_eval.embed import embed_cases
+    from gan_eval.metrics.fid import frechet_distance
+    from gan_eval.metrics.kid import kernel_inception_distance
+
+    archive = generate(run_dir, n, out / f"{name}.zip")
+    cases, _ = read_cases(archive)
+    features = embed_cases(cases, name=name, cache=False).features
+    return {"fid": frechet_distance(real_features, features),
+            "kid": kernel_inception_distance(real_features, features).kid}
+
+
+def experiment(args: argparse.Namespace) -> None:
+    from gan_eval.embed import embed_cases
+
+    out = args.out
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    real = list(read_cases(args.real)[0]) if args.real else make_cases(91, seed=0, size=args.resolution)
+    real_features = embed_cases(real, name="real", cache=False).features
+    base = TrainConfig(resolution=args.resolution, steps=NEVER, batch_size=args.batch_size, seed=args.seed,
+                       sample_every=250, checkpoint_every=NEVER, log_every=10)
+
+    # DiffAugment for a fixed wall-clock budget: a timer asks the loop to stop, as the app's Stop button does.
+    timer = threading.Timer(args.minutes * 60, request_stop, [out / "diffaugment"])
+    timer.start()
+    steps = train(out / "diffaugment", base, cases=real)["step"]
+    timer.cancel()
+    started = time.perf_counter()
+    train(out / "no_augment", replace(base, steps=steps, augment=False), cases=real)
+    no_augment_minutes = (time.perf_counter() - started) / 60
+    train(out / "untrained", replace(base, steps=0), cases=real)
+
+    print(f"real set: {len(real)} cases; resolution {args.resolution}; batch {args.batch_size}; "
+          f"{steps} steps = {args.minutes:g} min with DiffAugment, {no_augment_minutes:.1f} min without; "
+          f"{args.n} generated cases per run; default backbone")
+    results = {name: fid_against(real_features, out / name, args.n, out, name)
+               for name in ("untrained", "no_augment", "diffaugment")}
+    reference = results["untrained"]["fid"]
+    for name, result in results.items():
+        sample = latest_sample(out / name)
+        shutil.copy(sample, out / f"{name}_samples.png")
+        print(f"{name:>12}: FID {result['fid']:9.2f} ({result['fid'] / reference:5.3f}x untrained)  "
+              f"KID {result['kid']:.4f}  samples {out / f'{name}_samples.png'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode")
+    p = sub.add_parser("speed")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=16)
+    p = sub.add_parser("experiment")
+    p.add_argument("--minutes", type=float, default=10.0, help="DiffAugment training budget (wall clock)")
+    p.add_argument("--resolution", type=int, default=128, choices=(64, 128, 256))
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--n", type=int, default=1000, help="generated cases per run")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--real", type=Path, help="real set (any archive read_cases accepts); default: 91 phantom cases")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "gan")
+    args = parser.parse_args()
+    if args.mode == "experiment":
+        experiment(args)
+    else:
+        speed(args if args.mode else parser.parse_args(["speed"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Training settings of the baseline GAN: one frozen dataclass, saved as a run's config.json.
+
+Kept free of torch so the Streamlit page can build and check a configuration cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+# 32 exists for fast tests; the CLI and the page offer 64, 128 and (with CUDA) 256.
+RESOLUTIONS = (32, 64, 128, 256)
+AUGMENT_POLICIES = ("translation", "cutout")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    real_path: str | None = None        # archive/folder of real cases, read with archives.read_cases
+    resolution: int = 64
+    steps: int = 5000
+    batch_size: int = 16
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    z_dim: int = 128
+    width: int = 16                     # generator/discriminator channels at 64x64 (see model.channel_widths)
+    augment: bool = True                # DiffAugment on every discriminator input
+    augment_policy: str = "translation,cutout"
+    ema_decay: float = 0.999
+    r1_gamma: float = 0.0               # R1 penalty weight on real inputs; 0 = spectral norm only
+    seed: int = 0
+    device: str = "auto"
+    sample_every: int = 250
+    checkpoint_every: int = 500
+    log_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.resolution not in RESOLUTIONS:
+            raise ValueError(f"TrainConfig: resolution must be one of {RESOLUTIONS}, got {self.resolution}")
+        for name in ("batch_size", "z_dim", "width", "sample_every", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig: {name} must be >= 1, got {getattr(self, name)}")
+        if self.steps < 0:
+            raise ValueError(f"TrainConfig: steps must be >= 0, got {self.steps}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1 and 0 <= self.ema_decay < 1):
+            raise ValueError("TrainConfig: beta1, beta2 and ema_decay must lie in [0, 1)")
+        if self.r1_gamma < 0:
+            raise ValueError(f"TrainConfig: r1_gamma must be >= 0, got {self.r1_gamma}")
+        unknown = [p for p in self.policy if p not in AUGMENT_POLICIES]
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown augment policy {unknown}; known: {AUGMENT_POLICIES}")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise ValueError(f"TrainConfig: device must be one of {DEVICES} or 'cuda:N', got {self.device!r}")
+
+    @property
+    def policy(self) -> list[str]:
+        """The augmentations applied to discriminator inputs ([] when augmentation is off)."""
+        if not self.augment:
+            return []
+        return [p.strip() for p in self.augment_policy.split(",") if p.strip()]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build from a dict of settings; an unknown key is an error (it is most likely a typo)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown settings {unknown}; known: {sorted(known)}")
+        return cls(**values)

@@ -1,0 +1,73 @@
+"""A small DCGAN-style generator and a spectrally normalised discriminator.
+
+One image = one case: channels are T1 arterial, T1 portal, T2 (and the lesion mask when the real
+set has masks), so the networks see the three sequences, and the lesion, as one aligned object.
+The generator uses pixel norm instead of batch norm: a sample does not depend on the other
+samples of its batch, so export gives the same cases whatever the batch size, and the EMA copy
+needs no batch statistics.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+MIN_WIDTH, MAX_WIDTH = 8, 256
+
+
+def channel_widths(resolution: int, width: int) -> dict[int, int]:
+    """Channels per scale 4..resolution: ``width`` at 64x64, doubled per halving, halved per
+    doubling (8 to 256). A scale has the same width at every resolution, so going from 64 to
+    128 adds one cheap thin layer rather than doubling every layer's cost."""
+    widths, scale = {}, resolution
+    while scale >= 4:
+        widths[scale] = max(MIN_WIDTH, min(MAX_WIDTH, width * 64 // scale))
+        scale //= 2
+    return widths
+
+
+class PixelNorm(nn.Module):
+    """Normalise each pixel's feature vector to unit RMS (ProGAN)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
+class Generator(nn.Module):
+    def __init__(self, resolution: int, channels: int, z_dim: int = 128, width: int = 16):
+        super().__init__()
+        ch = channel_widths(resolution, width)
+        self.z_dim, self.base_channels = z_dim, ch[4]
+        self.z_norm = PixelNorm()
+        self.project = nn.Linear(z_dim, ch[4] * 4 * 4)
+        layers: list[nn.Module] = [PixelNorm(), nn.LeakyReLU(0.2),
+                                   nn.Conv2d(ch[4], ch[4], 3, padding=1), PixelNorm(), nn.LeakyReLU(0.2)]
+        scale = 4
+        while scale < resolution:
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"),
+                       nn.Conv2d(ch[scale], ch[scale * 2], 3, padding=1), PixelNorm(), nn.LeakyReLU(0.2)]
+            scale *= 2
+        self.body = nn.Sequential(*layers)
+        self.to_image = nn.Conv2d(ch[resolution], channels, 3, padding=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.project(self.z_norm(z)).view(-1, self.base_channels, 4, 4)
+        return torch.tanh(self.to_image(self.body(x)))
+
+
+class Discriminator(nn.Module):
+    def __init__(self, resolution: int, channels: int, width: int = 16):
+        super().__init__()
+        ch = channel_widths(resolution, width)
+        layers: list[nn.Module] = [spectral_norm(nn.Conv2d(channels, ch[resolution], 3, padding=1)), nn.LeakyReLU(0.2)]
+        scale = resolution
+        while scale > 4:
+            layers += [spectral_norm(nn.Conv2d(ch[scale], ch[scale // 2], 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+            scale //= 2
+        self.features = nn.Sequential(*layers)
+        self.head = spectral_norm(nn.Linear(ch[4] * 4 * 4, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One real/fake logit per image."""
+        return self.head(self.features(x).flatten(1)).squeeze(1)

@@ -1,0 +1,208 @@
+"""A training run is a folder; this module is its file layout and the process that fills it.
+
+RUN_DIR/
+    config.json       the TrainConfig settings, plus "run": what the trainer derived (device, channels)
+    checkpoint.pt     G, D, G_ema, optimisers, step, RNG state (written atomically)
+    log.jsonl         one JSON line per logged step: step, time, steps_per_s, loss_d, loss_g[, r1]
+    samples/          step_XXXXXX.png grids from G_ema with fixed latents; real.png for comparison
+    status.json       state (starting/running/stopped/finished/failed), pid, step, total, error
+    STOP              present = please stop: the trainer checkpoints, then exits as "stopped"
+    launch.json       pid and command of the process start_run/resume_run launched
+    process.log       that process's stdout and stderr
+
+The Streamlit page only calls the functions here: it launches a training process detached from
+its own session (so it survives reruns and page reloads) and reads the folder to show progress.
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .config import TrainConfig
+
+CONFIG, CHECKPOINT, LOG, STATUS, STOP = "config.json", "checkpoint.pt", "log.jsonl", "status.json", "STOP"
+SAMPLES, LAUNCH, PROCESS_LOG = "samples", "launch.json", "process.log"
+ACTIVE_STATES = ("starting", "running")
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the gan_eval package
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON to a temporary file and rename it, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def write_status(run_dir: str | Path, state: str, step: int, total: int, error: str | None = None, **extra) -> dict:
+    status = {"state": state, "pid": os.getpid(), "step": step, "total": total, "error": error,
+              "updated": time.time(), **extra}
+    write_json_atomic(Path(run_dir) / STATUS, status)
+    return status
+
+
+def _pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (an exited child nobody waited for)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (not Linux): fall back to signal 0
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def _process_log_tail(run_dir: Path, lines: int = 5) -> str:
+    path = run_dir / PROCESS_LOG
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def read_status(run_dir: str | Path) -> dict:
+    """The run's status.json. A run marked starting/running whose process has gone (killed,
+    out of memory) is reported as ``failed`` with the end of process.log as the error."""
+    run_dir = Path(run_dir)
+    path = run_dir / STATUS
+    if not path.exists():
+        raise FileNotFoundError(f"{run_dir}: not a GAN run folder (no {STATUS})")
+    status = read_json(path)
+    if status["state"] in ACTIVE_STATES:
+        pid = status.get("pid")
+        if pid is None and (run_dir / LAUNCH).exists():
+            pid = read_json(run_dir / LAUNCH)["pid"]
+        if pid is not None and not _pid_alive(pid):
+            status["state"] = "failed"
+            status["error"] = (f"training process {pid} ended without reporting; last output:\n"
+                               f"{_process_log_tail(run_dir)}")
+    return status
+
+
+def append_log(run_dir: str | Path, record: dict) -> None:
+    with open(Path(run_dir) / LOG, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_log(run_dir: str | Path) -> list[dict]:
+    """Every logged step, oldest first (a last line still being written is skipped)."""
+    path = Path(run_dir) / LOG
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return records
+
+
+def truncate_log(run_dir: str | Path, step: int) -> None:
+    """Drop log lines after ``step`` (the checkpoint a resumed run restarts from)."""
+    kept = [r for r in read_log(run_dir) if r["step"] <= step]
+    path = Path(run_dir) / LOG
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    os.replace(tmp, path)
+
+
+def request_stop(run_dir: str | Path) -> None:
+    """Ask the training process to checkpoint and exit (it checks every step)."""
+    (Path(run_dir) / STOP).touch()
+
+
+def stop_requested(run_dir: str | Path) -> bool:
+    return (Path(run_dir) / STOP).exists()
+
+
+def clear_stop(run_dir: str | Path) -> None:
+    (Path(run_dir) / STOP).unlink(missing_ok=True)
+
+
+def sample_path(run_dir: str | Path, step: int) -> Path:
+    return Path(run_dir) / SAMPLES / f"step_{step:06d}.png"
+
+
+def list_samples(run_dir: str | Path) -> list[Path]:
+    """Every sample grid of the run, oldest first (step_XXXXXX.png sorts by step)."""
+    return sorted((Path(run_dir) / SAMPLES).glob("step_*.png"))
+
+
+def latest_sample(run_dir: str | Path) -> Path | None:
+    """The newest sample grid, or None before the first one."""
+    grids = list_samples(run_dir)
+    return grids[-1] if grids else None
+
+
+def list_runs(root: str | Path) -> list[dict]:
+    """Every run folder directly under ``root``, newest first: name, path, settings, status."""
+    runs = []
+    for run_dir in Path(root).glob("*/"):
+        if (run_dir / CONFIG).exists() and (run_dir / STATUS).exists():
+            config = read_json(run_dir / CONFIG)
+            runs.append({"name": run_dir.name, "run_dir": run_dir, "config": config, "status": read_status(run_dir)})
+    return sorted(runs, key=lambda r: r["status"].get("created", 0.0), reverse=True)
+
+
+def _launch(run_dir: Path, args: list[str], status: dict) -> subprocess.Popen:
+    """Mark the run ``starting`` and start ``python -m gan_eval train ARGS`` in its own session
+    (it survives the caller), with its output in process.log."""
+    command = [sys.executable, "-m", "gan_eval", "train", *args]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # lets cuBLAS run deterministically on a GPU
+    (run_dir / LAUNCH).unlink(missing_ok=True)  # a previous launch's pid must not be read as this one's
+    clear_stop(run_dir)
+    write_json_atomic(run_dir / STATUS, {**status, "state": "starting", "pid": None, "error": None,
+                                         "updated": time.time()})
+    with open(run_dir / PROCESS_LOG, "ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=env, start_new_session=True)
+    write_json_atomic(run_dir / LAUNCH, {"pid": process.pid, "command": command, "started": time.time()})
+    return process
+
+
+def start_run(real_path: str | Path, run_dir: str | Path, config: TrainConfig | dict | None = None) -> subprocess.Popen:
+    """Launch a new training run in ``run_dir`` (created; must not hold a run yet).
+
+    ``config`` is a TrainConfig or a dict of its settings; ``real_path`` overrides its
+    ``real_path``. Writes config.json and a ``starting`` status before returning, so the run is
+    listed at once. The returned process need not be waited for.
+    """
+    run_dir = Path(run_dir)
+    if isinstance(config, dict) or config is None:
+        config = TrainConfig.from_dict(config or {})
+    config = TrainConfig.from_dict({**config.to_dict(), "real_path": str(Path(real_path).resolve())})
+    if (run_dir / STATUS).exists() or (run_dir / CHECKPOINT).exists():
+        raise FileExistsError(f"{run_dir}: already holds a run; use resume_run or choose another folder")
+    if not Path(real_path).exists():
+        raise FileNotFoundError(f"start_run: real set {real_path} does not exist")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / CONFIG, config.to_dict())
+    return _launch(run_dir, ["--out", str(run_dir), "--config", str(run_dir / CONFIG)],
+                   {"step": 0, "total": config.steps, "created": time.time()})
+
+
+def resume_run(run_dir: str | Path, steps: int | None = None) -> subprocess.Popen:
+    """Continue a stopped, finished or failed run from its last checkpoint; ``steps`` may raise
+    the total (the schedule is constant, so a longer run continues exactly as if planned)."""
+    run_dir = Path(run_dir)
+    status = read_status(run_dir)
+    if status["state"] in ACTIVE_STATES:
+        raise RuntimeError(f"{run_dir}: run is still {status['state']} (pid {status['pid']}); stop it first")
+    if not (run_dir / CHECKPOINT).exists():
+        raise FileNotFoundError(f"{run_dir}: no {CHECKPOINT} to resume from")
+    total = status["total"] if steps is None else steps
+    args = ["--out", str(run_dir), "--resume"] + ([] if steps is None else ["--steps", str(steps)])
+    return _launch(run_dir, args, {**status, "total": total})

@@ -1,0 +1,262 @@
+"""Baseline GAN: training, exact resume, sequence-preserving DiffAugment, export, run control."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gan_eval.archives import read_cases, validate, write_archive
+from gan_eval.cases import Case
+from gan_eval.cli import main as cli_main
+from gan_eval.gan import (TrainConfig, latest_sample, list_runs, list_samples, read_log, read_status, request_stop,
+                          resume_run, start_run)
+from gan_eval.gan.data import cases_to_tensor
+from gan_eval.gan.diffaugment import FILL, cutout, diff_augment, translate
+from gan_eval.gan.export import generate
+from gan_eval.gan.runs import CHECKPOINT, STATUS, STOP, write_json_atomic
+from gan_eval.gan.train import SAMPLE_ROWS, train
+from gan_eval.phantom import make_cases
+
+# 32x32 keeps every training step a few tens of milliseconds; the mechanics are the same at 64+.
+TINY = TrainConfig(resolution=32, steps=4, batch_size=4, width=8, z_dim=16, log_every=1, sample_every=2,
+                   checkpoint_every=100, seed=3)
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """Tiny convolutions gain nothing from threads and lose a lot on a busy shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # for the training processes the tests launch
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[Case]:
+    return make_cases(6, seed=0, size=64)
+
+
+def _checkpoint(run_dir):
+    return torch.load(run_dir / CHECKPOINT, weights_only=True)
+
+
+def _same_state(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_steps_give_finite_losses_and_change_weights(tmp_path, cases):
+    run = tmp_path / "run"
+    assert train(run, replace(TINY, steps=0), cases=cases)["state"] == "finished"
+    before = _checkpoint(run)
+    status = train(run, resume=True, steps=3, cases=cases)
+    after = _checkpoint(run)
+
+    assert (status["state"], status["step"], after["step"]) == ("finished", 3, 3)
+    log = read_log(run)
+    assert [r["step"] for r in log] == [1, 2, 3]
+    assert all(math.isfinite(r[k]) for r in log for k in ("loss_d", "loss_g", "steps_per_s"))
+    for net in ("G", "D", "G_ema"):
+        changed = [k for k in before[net] if before[net][k].is_floating_point()
+                   and not torch.equal(before[net][k], after[net][k])]
+        assert changed, f"{net} did not change"
+    config = json.loads((run / "config.json").read_text())
+    assert config["run"] == {"device_used": "cpu", "channels": 4, "with_masks": True, "n_real": 6,
+                             "n_real_rejected": 0}
+
+
+def test_r1_penalty_is_logged(tmp_path, cases):
+    train(tmp_path / "run", replace(TINY, steps=2, r1_gamma=1.0), cases=cases)
+    assert all(math.isfinite(r["r1"]) and r["r1"] > 0 for r in read_log(tmp_path / "run"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_resolution_256_without_cuda_fails_with_a_clear_status(tmp_path, cases):
+    with pytest.raises(ValueError, match="resolution 256 needs a CUDA device"):
+        train(tmp_path / "run", replace(TINY, resolution=256), cases=cases)
+    status = read_status(tmp_path / "run")
+    assert status["state"] == "failed" and "256 needs a CUDA device" in status["error"]
+
+
+def test_resume_continues_exactly(tmp_path, cases):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(straight, TINY, cases=cases)
+    train(split, replace(TINY, steps=2), cases=cases)
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        train(split, TINY, cases=cases)
+    assert train(split, resume=True, steps=4, cases=cases)["step"] == 4
+
+    losses = [[(r["step"], r["loss_d"], r["loss_g"]) for r in read_log(run)] for run in (straight, split)]
+    assert losses[0] == losses[1] and len(losses[0]) == 4
+    a, b = _checkpoint(straight), _checkpoint(split)
+    for key in ("G", "D", "G_ema"):
+        assert _same_state(a[key], b[key]), key
+    assert torch.equal(a["rng"], b["rng"])
+    assert (Image.open(straight / "samples/step_000004.png").tobytes()
+            == Image.open(split / "samples/step_000004.png").tobytes())
+
+
+def test_real_cases_are_min_max_normalised_per_image(cases):
+    case = cases[0]
+    rescaled = replace(case, images=(case.images.astype(np.float32) * [[[3.0]], [[0.5]], [[7.0]]] + 100))
+    x, with_masks = cases_to_tensor([case, rescaled], 64)
+    assert with_masks and x.shape == (2, 4, 64, 64)
+    assert torch.allclose(x[0], x[1], atol=1e-5)
+    assert x[0, :3].amin(dim=(1, 2)).tolist() == [-1, -1, -1] and x[0, :3].amax(dim=(1, 2)).tolist() == [1, 1, 1]
+    assert torch.equal(x[0, 3] > 0, torch.from_numpy(case.masks[0] > 0))
+
+
+def _shift(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``image`` moved down by dy and right by dx, uncovered pixels set to FILL."""
+    h, w = image.shape
+    out = np.full_like(image, FILL)
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = image[max(-dy, 0):h - max(dy, 0),
+                                                                     max(-dx, 0):w - max(dx, 0)]
+    return out
+
+
+def test_translation_moves_every_channel_by_the_same_offset():
+    x = torch.rand(8, 4, 16, 16)  # channels differ, so a per-channel shift would show
+    out = translate(x, torch.Generator().manual_seed(0)).numpy()
+    offsets = []
+    for i in range(len(x)):
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if np.array_equal(out[i, 0], _shift(x[i, 0].numpy(), dy, dx))]
+        assert len(found) == 1, f"sample {i}: channel 0 is not a shift of at most 2 pixels"
+        dy, dx = found[0]
+        for c in range(1, 4):
+            assert np.array_equal(out[i, c], _shift(x[i, c].numpy(), dy, dx)), f"sample {i} channel {c}"
+        offsets.append(found[0])
+    assert len(set(offsets)) > 1  # drawn per sample
+
+
+def test_cutout_removes_the_same_rectangle_from_every_channel():
+    x = torch.rand(8, 4, 16, 16)
+    out = cutout(x, torch.Generator().manual_seed(0))
+    hole = out == FILL
+    assert torch.equal(out[~hole], x[~hole])
+    for i in range(len(x)):
+        assert all(torch.equal(hole[i, 0], hole[i, c]) for c in range(1, 4)), f"sample {i}"
+        rows, cols = hole[i, 0].any(1), hole[i, 0].any(0)
+        assert hole[i, 0].sum() == rows.sum() * cols.sum() > 0  # one filled rectangle
+    assert len({hole[i, 0].numpy().tobytes() for i in range(len(x))}) > 1
+
+
+def test_diff_augment_is_differentiable_and_off_without_policy():
+    x = torch.rand(4, 4, 16, 16, requires_grad=True)
+    diff_augment(x, ["translation", "cutout"], torch.Generator().manual_seed(0)).sum().backward()
+    assert 0 < x.grad.sum() < x.numel()  # pixels moved out or cut away get no gradient
+    assert diff_augment(x, [], torch.Generator()) is x
+
+
+def test_export_round_trips_through_the_archive_reader(tmp_path, cases):
+    run = tmp_path / "run"
+    train(run, replace(TINY, steps=0), cases=cases)  # an untrained generator must still export valid cases
+    path = generate(run, 5, tmp_path / "gan.zip", seed=1, batch_size=2)
+
+    report = validate(path)
+    assert report.ok and len(report.accepted) == 5, report.summary()
+    exported, _ = read_cases(path)
+    assert exported.ids == [f"gan_{i:04d}" for i in range(5)]
+    for case in exported:
+        assert case.images.dtype == np.uint16 and case.images.shape == (3, 32, 32)
+        assert case.masks.dtype == np.uint8 and case.masks.shape == (3, 32, 32)
+        assert set(np.unique(case.masks)) <= {0, 1}
+        assert (case.masks == case.masks[0]).all()  # one lesion outline for the three sequences
+    again, _ = read_cases(generate(run, 5, tmp_path / "again.zip", seed=1, batch_size=5))
+    other, _ = read_cases(generate(run, 5, tmp_path / "other.zip", seed=2))
+    # Same latents whatever the batch size; convolution kernels for other batch sizes round differently.
+    assert all(np.abs(a.images.astype(int) - b.images).max() <= 1 for a, b in zip(exported, again))
+    assert not np.array_equal(exported[0].images, other[0].images)
+
+
+def test_cases_without_masks_train_and_export_without_masks(tmp_path, cases):
+    unmasked = [replace(case, masks=None) for case in cases]
+    run = tmp_path / "run"
+    train(run, replace(TINY, steps=1), cases=unmasked)
+    exported, report = read_cases(generate(run, 2, tmp_path / "gan.zip"))
+    assert report.ok and all(case.masks is None for case in exported)
+    assert Image.open(latest_sample(run)).size == (3 * 34 - 2, 14 + SAMPLE_ROWS * 34 - 2)  # 3 columns
+
+
+def test_stop_file_checkpoints_and_resume_finishes(tmp_path, cases):
+    run = tmp_path / "run"
+    run.mkdir()
+    request_stop(run)
+    status = train(run, TINY, cases=cases)
+    assert (status["state"], status["step"], _checkpoint(run)["step"]) == ("stopped", 0, 0)
+    assert not (run / STOP).exists()
+    assert train(run, resume=True, cases=cases)["state"] == "finished"
+    assert [p.name for p in list_samples(run)] == ["step_000000.png", "step_000002.png", "step_000004.png"]
+    assert latest_sample(run).name == "step_000004.png"
+    [listed] = list_runs(tmp_path)
+    assert listed["name"] == "run" and listed["config"]["steps"] == 4 and listed["status"]["state"] == "finished"
+
+
+def test_read_status_reports_a_vanished_process_as_failed(tmp_path):
+    process = subprocess.Popen([sys.executable, "-c", "print('killed mid-run')"], stdout=subprocess.DEVNULL)
+    process.wait()
+    write_json_atomic(tmp_path / STATUS, {"state": "running", "pid": process.pid, "step": 7, "total": 10,
+                                          "error": None})
+    status = read_status(tmp_path)
+    assert status["state"] == "failed" and str(process.pid) in status["error"]
+
+
+def test_config_rejects_bad_settings():
+    with pytest.raises(ValueError, match="resolution must be one of"):
+        TrainConfig(resolution=48)
+    with pytest.raises(ValueError, match="unknown augment policy"):
+        TrainConfig(augment_policy="translation,color")
+    with pytest.raises(ValueError, match=r"unknown settings \['stpes'\]"):
+        TrainConfig.from_dict({"stpes": 3})
+    assert TrainConfig(augment=False).policy == []
+
+
+def test_cli_trains_and_generates(tmp_path, cases, capsys):
+    write_archive(cases, tmp_path / "real.zip")
+    run = tmp_path / "run"
+    args = ["train", "--real", str(tmp_path / "real.zip"), "--out", str(run), "--steps", "2", "--resolution", "32",
+            "--batch-size", "2", "--width", "8", "--no-augment", "--seed", "5", "--device", "cpu", "--log-every", "1"]
+    assert cli_main(args) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["steps"], config["augment"], config["seed"], config["run"]["n_real"]) == (2, False, 5, 6)
+    assert cli_main(["train", "--out", str(run), "--resume", "--seed", "1"]) == 2
+    assert "only --steps and --device may change" in capsys.readouterr().err
+    assert cli_main(["train", "--out", str(run), "--resume", "--steps", "3"]) == 0  # what resume_run launches
+    assert [r["step"] for r in read_log(run)] == [1, 2, 3]
+    assert cli_main(["generate", str(run), "--n", "3", "--out", str(tmp_path / "gan.zip")]) == 0
+    assert cli_main(["validate", str(tmp_path / "gan.zip")]) == 0
+
+
+def _wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_run_process_starts_and_stops(tmp_path, cases):
+    write_archive(cases, tmp_path / "real.zip")
+    run = tmp_path / "runs" / "first"
+    process = start_run(tmp_path / "real.zip", run, replace(TINY, steps=100_000, checkpoint_every=100_000))
+    assert read_status(run)["state"] in ("starting", "running")
+    assert [r["name"] for r in list_runs(tmp_path / "runs")] == ["first"]
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        start_run(tmp_path / "real.zip", run, TINY)
+    _wait_for(lambda: read_log(run))
+    with pytest.raises(RuntimeError, match="stop it first"):
+        resume_run(run)
+    request_stop(run)
+    assert process.wait(timeout=60) == 0
+    status = read_status(run)
+    assert status["state"] == "stopped" and 0 < status["step"] < 100_000
+    assert _checkpoint(run)["step"] == status["step"] == read_log(run)[-1]["step"]
