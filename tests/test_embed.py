@@ -1,0 +1,274 @@
+"""Embedding: ONNX Runtime against the torch reference, streaming, the warm path, inputs, the CLI."""
+
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gan_eval import embed as embed_module
+from gan_eval.archives import ArchiveError, write_archive
+from gan_eval.backbones import Backbone, resolve_backbone
+from gan_eval.cache import EmbeddingCache
+from gan_eval.cases import Case
+from gan_eval.cli import embed as embed_command
+from gan_eval.cli import main
+from gan_eval.embed import (
+    PRECOMPUTED,
+    EmbedInputError,
+    embed_cases,
+    embed_path,
+    load_embedding_matrix,
+    onnx_model_name,
+)
+from gan_eval.embedding_set import EmbeddingSet
+from gan_eval.metrics.consistency import case_consistency
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_cases(n: int = 8, seed: int = 0, size: int = 32) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    base = rng.random((size, size))
+    # Three related sequences per case (different contrasts of one anatomy), uint16 like MRI.
+    return [Case(f"case_{seed}_{i:02d}",
+                 (np.stack([base + 0.3 * rng.random((size, size)) * k for k in (1, 2, -1)]) * 1000 + 2000)
+                 .astype(np.uint16))
+            for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("embed_cache")
+
+
+@pytest.fixture(scope="module")
+def reference(cache_dir):
+    """8 cases embedded once by each engine: ONNX Runtime (exported into the cache) and torch."""
+    cases = make_cases()
+    onnx = embed_cases(cases, device="cpu", cache=cache_dir / "onnx")
+    torch_ref = embed_cases(cases, device="cpu-torch", cache=False)
+    return cases, onnx, torch_ref, EmbeddingCache(cache_dir / "onnx")
+
+
+def test_onnx_runtime_gives_the_torch_features(reference):
+    cases, onnx, torch_ref, cache = reference
+    assert onnx.features.shape == (8, 1280) and onnx.features.dtype == np.float32
+    assert onnx.backbone == torch_ref.backbone == "efficientnet-lite0"
+    relative = np.abs(onnx.features - torch_ref.features).max() / np.abs(torch_ref.features).max()
+    assert relative < 1e-4
+    # Different cases, different features: the engines are not agreeing on a constant.
+    assert np.linalg.norm(onnx.features[0] - onnx.features[1]) > 100 * np.abs(onnx.features - torch_ref.features).max()
+    bb = resolve_backbone()
+    assert cache.model_path(onnx_model_name(bb)).is_file()
+    assert bb.fingerprint in onnx_model_name(bb)
+
+
+def test_a_damaged_exported_model_is_exported_again(reference, tmp_path):
+    cases, onnx, _, _ = reference
+    cache = EmbeddingCache(tmp_path / "cache")
+    model = cache.model_path(onnx_model_name(resolve_backbone()))
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"truncated graph")
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        emb = embed_cases(cases[:2], device="cpu", cache=cache)
+    np.testing.assert_allclose(emb.features, onnx.features[:2], rtol=1e-5, atol=1e-6)
+    assert model.stat().st_size > 1_000_000
+
+
+def test_ids_order_and_consistency_follow_the_cases(reference):
+    cases, onnx, _, _ = reference
+    assert onnx.case_ids == [c.case_id for c in cases]
+    np.testing.assert_allclose(onnx.consistency, [case_consistency(c.images) for c in cases])
+    assert onnx.meta["preprocessing"] == embed_module.PREPROCESSING_VERSION
+
+
+def test_streams_a_generator_reports_progress_and_reuses_the_cache(reference, monkeypatch):
+    cases, onnx, _, cache = reference
+    calls = []
+    monkeypatch.setattr(Backbone, "build", lambda self: pytest.fail("a model was built for cached cases"))
+    again = embed_cases((c for c in cases), device="cpu", cache=cache, progress=lambda d, t: calls.append((d, t)))
+    np.testing.assert_array_equal(again.features, onnx.features)
+    assert calls[-1] == (8, None) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    calls.clear()
+    embed_cases(cases, device="cpu", cache=cache, progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (8, 8)
+
+
+def test_new_cases_are_computed_in_batches_next_to_cached_ones(reference):
+    cases, onnx, _, cache = reference
+    new = make_cases(3, seed=1)
+    calls = []
+    mixed = embed_cases(cases[:2] + new, device="cpu", cache=cache, batch_size=2,
+                        progress=lambda d, t: calls.append(d))
+    np.testing.assert_array_equal(mixed.features[:2], onnx.features[:2])
+    alone = embed_cases(new, device="cpu-torch", cache=False)
+    np.testing.assert_allclose(mixed.features[2:], alone.features, rtol=1e-4, atol=1e-5)
+    assert calls == [1, 2, 4, 5]  # two hits, then a batch of 2 and the final batch of 1
+
+
+def test_duplicate_pixels_are_embedded_once_and_duplicate_ids_refused(reference):
+    cases, onnx, _, cache = reference
+    twin = Case("twin", cases[3].images.copy())
+    emb = embed_cases([cases[3], twin], device="cpu", cache=cache)
+    np.testing.assert_array_equal(emb.features[0], emb.features[1])
+    with pytest.raises(EmbedInputError, match="duplicate case id 'case_0_01'"):
+        embed_cases([cases[1], cases[1]], device="cpu", cache=cache)
+    with pytest.raises(EmbedInputError, match="no case to embed"):
+        embed_cases([], device="cpu", cache=cache)
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        embed_cases(cases, device="gpu", cache=cache)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' requested but torch sees no CUDA GPU"):
+            embed_cases(make_cases(1, seed=9), device="cuda", cache=cache)
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        embed_cases(cases, device="cpu", cache=cache, batch_size=0)
+
+
+def test_an_error_while_reading_reaches_the_caller(reference):
+    cases, _, _, cache = reference
+
+    def failing():
+        yield cases[0]
+        yield cases[1]
+        raise OSError("disk unplugged")
+
+    with pytest.raises(OSError, match="disk unplugged"):
+        embed_cases(failing(), device="cpu", cache=cache)
+
+
+def test_a_second_run_over_an_archive_reads_neither_archive_nor_model(reference, tmp_path, monkeypatch):
+    cases, onnx, _, cache = reference
+    archive = tmp_path / "sub.zip"
+    write_archive(cases, archive)
+    first = embed_path(archive, device="cpu", cache=cache)
+    np.testing.assert_array_equal(first.features, onnx.features)
+    assert first.name == "sub" and first.meta["source"] == "sub.zip" and first.meta["rejected"] == []
+
+    monkeypatch.setattr(embed_module, "iter_cases", lambda *a, **k: pytest.fail("the archive was decoded"))
+    monkeypatch.setattr(embed_module, "make_engine", lambda *a, **k: pytest.fail("an engine was built"))
+    progress = []
+    warm = embed_path(archive, device="cpu", cache=cache, progress=lambda d, t: progress.append((d, t)))
+    np.testing.assert_array_equal(warm.features, first.features)
+    np.testing.assert_array_equal(warm.consistency, first.consistency)
+    assert warm.case_ids == first.case_ids and progress == [(8, 8)]
+
+
+def test_the_warm_path_does_not_even_import_torch(reference, tmp_path):
+    cases, _, _, cache = reference
+    archive = tmp_path / "warm.zip"
+    write_archive(cases, archive)
+    embed_path(archive, device="cpu", cache=cache)
+    code = ("import sys; from gan_eval.embed import embed_path; "
+            f"e = embed_path({str(archive)!r}, cache={str(cache.root)!r}); "
+            "assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules; print(len(e), e.dim)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["8", "1280"]
+
+
+def test_rejected_cases_are_listed_and_the_rest_embedded(reference, tmp_path):
+    cases, onnx, _, cache = reference
+    archive = tmp_path / "mixed.zip"
+    write_archive(cases[:3], archive)
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("broken.npz", b"not an npz")
+    emb = embed_path(archive, device="cpu", cache=cache)
+    assert emb.case_ids == [c.case_id for c in cases[:3]]
+    (rejection,) = emb.meta["rejected"]
+    assert rejection["case"] == "broken" and rejection["reason"]
+    assert embed_path(archive, device="cpu", cache=cache).meta["rejected"] == [rejection]  # from the memo
+
+
+def test_matrix_and_embedding_files_load_without_a_backbone(reference, tmp_path, monkeypatch):
+    _, onnx, _, cache = reference
+    monkeypatch.setattr(embed_module, "make_engine", lambda *a, **k: pytest.fail("an engine was built"))
+    matrix = np.random.default_rng(5).standard_normal((12, 7))
+    np.save(tmp_path / "feats.npy", matrix)
+    emb = embed_path(tmp_path / "feats.npy", cache=cache)
+    assert (emb.backbone, emb.fingerprint, len(emb), emb.dim) == (PRECOMPUTED, "unknown", 12, 7)
+    assert emb.case_ids[:2] == ["case_0000", "case_0001"] and emb.name == "feats"
+    np.testing.assert_allclose(emb.features, matrix, rtol=1e-6)
+
+    onnx.save(tmp_path / "set.npz")
+    loaded = embed_path(tmp_path / "set.npz", cache=cache)
+    np.testing.assert_array_equal(loaded.features, onnx.features)
+    assert (loaded.backbone, loaded.fingerprint) == (onnx.backbone, onnx.fingerprint)
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros(5), r"must be 2D \(n cases, d features\), got shape \(5,\)"),
+    (np.array([[1.0, 2.0], [np.nan, 0.0]]), r"NaN or Inf in the embeddings of 1 case\(s\), first 'case_0001'"),
+    (np.zeros((0, 4)), r"no embeddings \(shape \(0, 4\)\)"),
+])
+def test_bad_embedding_matrices_are_refused_clearly(tmp_path, array, message):
+    path = tmp_path / "bad.npy"
+    np.save(path, array)
+    with pytest.raises(EmbedInputError, match=message):
+        load_embedding_matrix(path)
+
+
+def test_missing_and_empty_inputs_are_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        embed_path(tmp_path / "nothing.zip", cache=tmp_path / "c")
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(ArchiveError, match="no cases found"):
+        embed_path(empty, cache=tmp_path / "c")
+    all_bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(all_bad, "w") as zf:
+        zf.writestr("x.npz", b"junk")
+    with pytest.raises(EmbedInputError, match=r"no usable case \(1 rejected; first: x: "):
+        embed_path(all_bad, cache=tmp_path / "c")
+
+
+def test_cli_embeds_an_archive_and_names_the_backbone(reference, tmp_path, capsys):
+    cases, onnx, _, cache = reference
+    archive = tmp_path / "cli.zip"
+    write_archive(cases, archive)
+    out = tmp_path / "out" / "cli.npz"
+    code = main(["embed", str(archive), "--out", str(out), "--device", "cpu", "--cache", str(cache.root)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "backbone: efficientnet-lite0" in printed.out and "8 x 1280" in printed.out
+    saved = EmbeddingSet.load(out)
+    np.testing.assert_array_equal(saved.features, onnx.features)
+    assert saved.backbone == "efficientnet-lite0" and saved.meta["source"] == "cli.zip"
+    # The progress bar's final state ("8/8" when an archive with these bytes was seen before).
+    last = printed.err.splitlines()[-1]
+    assert last.startswith("embedding cli.zip") and last.endswith(" cases/s")
+    assert " 8/8 " in last or " 8 cases " in last
+
+
+def test_text_progress_shows_count_rate_and_eta():
+    stream = io.StringIO()
+    bar = embed_command.TextProgress("embedding x", stream=stream, width=10)
+    bar(5, 10)
+    bar(6, 10)  # within 0.1 s of the last draw: skipped
+    bar.close()
+    frames = stream.getvalue().split("\r")[1:]
+    assert frames[0].startswith("embedding x [#####.....] 5/10  ") and " cases/s  ETA " in frames[0]
+    assert frames[1].startswith("embedding x [######....] 6/10  ") and frames[1].endswith("\n")
+
+
+def test_cli_exits_2_on_unreadable_input_or_missing_weights(tmp_path, capsys, monkeypatch):
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip at all")
+    assert main(["embed", str(junk), "--out", str(tmp_path / "o.npz"), "--cache", str(tmp_path / "c")]) == 2
+    assert "junk.zip" in capsys.readouterr().err
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("GAN_EVAL_OFFLINE", "1")
+    monkeypatch.delenv("GAN_EVAL_INCEPTION_WEIGHTS", raising=False)
+    archive = tmp_path / "ok.zip"
+    write_archive(make_cases(2), archive)
+    code = main(["embed", str(archive), "--out", str(tmp_path / "o.npz"), "--backbone", "inception-v3",
+                 "--cache", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "missing weights" in err and "inception_v3_google-0cc3c7bd.pth" in err and "--weights" in err
+    assert not (tmp_path / "o.npz").exists()
