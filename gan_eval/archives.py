@@ -921,7 +921,7 @@ def _npz_listing(zf: zipfile.ZipFile, label: str, limits: Limits) -> dict[str, z
 # Public entry points
 # ----------------------------------------------------------------------------------------
 
-def _archive_name(path: Path) -> str:
+def archive_name(path: Path) -> str:
     name = path.name
     for suffix in (".tar.gz", ".tgz", ".tar", ".zip", ".npz", ".npy"):
         if name.lower().endswith(suffix):
@@ -1022,7 +1022,7 @@ class CaseStream:
             raise ArchiveError(label, CORRUPT.format(error=exc)) from None
         with zf:
             infos = _npz_listing(zf, label, limits)
-            stem = _archive_name(self.path)
+            stem = archive_name(self.path)
             if any((_role(key, stem) or ("", ""))[0] == "image" for key in infos):
                 # One case stored as one .npz: read it like an archive member.
                 member = _Member(label, self.path.stat().st_size, self.path)
@@ -1101,7 +1101,7 @@ def read_cases(path: str | Path, name: str | None = None,
     """
     stream = iter_cases(path, limits)
     cases, report = _collect(stream, keep=True)
-    return CaseSet(name or _archive_name(Path(path)), cases), report
+    return CaseSet(name or archive_name(Path(path)), cases), report
 
 
 def validate(path: str | Path, limits: Limits = Limits()) -> ValidationReport:

@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .archives import Rejection, _archive_name, iter_cases
+from .archives import Rejection, archive_name, iter_cases
 from .backbones import DEFAULT_BACKBONE, Backbone, file_sha256, resolve_backbone
 from .cache import EmbeddingCache, atomic_path, open_cache
 from .cases import Case
@@ -446,7 +446,7 @@ def embed_path(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: str 
         return load_embedding_matrix(path, name)
     if _is_embedding_file(path):
         return load_embeddings(path)
-    return _embed_archive(path, backbone, weights, device, progress, open_cache(cache), name or _archive_name(path),
+    return _embed_archive(path, backbone, weights, device, progress, open_cache(cache), name or archive_name(path),
                           batch_size)
 
 

@@ -7,6 +7,7 @@ raises with both names in the message.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,11 @@ class EmbeddingSet:
                   "header": np.array(json.dumps(header))}
         if self.consistency is not None:
             arrays["consistency"] = self.consistency
-        np.savez(path, **arrays)
+        # Written to a temporary file and renamed: a crash never leaves half a file under ``path``.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "EmbeddingSet":
