@@ -1,0 +1,1092 @@
+"""Synthetic MTM-HCC liver MRI cases: axial abdominal slices at liver level in three sequences.
+
+A case is drawn in two independent steps, each from its own random stream of the seed:
+
+1. *Anatomy* (:class:`Anatomy`, :func:`sample_anatomy`): body outline, subcutaneous fat,
+   abdominal wall, liver with portal and hepatic vein branches, gallbladder, spleen, stomach,
+   pancreas, kidneys, aorta, IVC, spine with posterior elements, paraspinal muscles, ribs, bowel
+   loops, lung bases, one lobulated MTM-HCC with a necrotic core and a capsule, per-case tissue
+   contrast and the pose in the field of view. Shapes live in *body units*: the body's
+   half-width is 1, x grows towards the patient's left (the viewer's right, radiological
+   convention) and y grows posteriorly, so an anatomy does not depend on the image size.
+2. *Acquisition* (:func:`render` then noise): partial-volume softening, fine tissue texture, a
+   smooth multiplicative coil bias field and Rician noise.
+
+Every organ is a signed-distance field (Fourier-perturbed ellipses and tapered tubes combined
+by smooth union, intersection and carving), so boundaries are smooth, anti-aliased and shared
+exactly by the three sequences and the lesion mask. Tissue signal follows fat-saturated 3D T1
+gradient echo in the arterial and portal-venous phases and fat-saturated T2 (see ``TISSUES``).
+Generation is vectorised numpy: shapes are evaluated only in their bounding windows, many small
+shapes in one batch, angles come from a complex-power recursion instead of ``arctan2``, and
+smooth random fields from a few low-frequency Fourier coefficients.
+
+Public entry points: :func:`make_case`, :func:`iter_cases` / :func:`make_cases` (sets whose case
+``i`` does not depend on the set size), :func:`iter_inconsistent_cases`, :func:`case_seed`.
+Lower level, for tests and the demo: :func:`anatomy_for_seed`, :func:`render` (noiseless images
+and label maps), :func:`acquire`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from .cases import Case
+
+# Tissue signal in T1 arterial, T1 portal-venous and T2 fat-sat, then the amplitude of its fine
+# texture. Fat is suppressed in all three; flowing blood is a flow void in T2; contrast reaches
+# the aorta, renal cortex and pancreas first (arterial), the portal vein and IVC later.
+TISSUES: dict[str, tuple[float, float, float, float]] = {
+    "air": (0.0, 0.0, 0.0, 0.0),
+    "fat": (330.0, 370.0, 240.0, 0.12),
+    "muscle": (640.0, 860.0, 430.0, 0.06),
+    "liver": (1000.0, 1450.0, 600.0, 0.05),
+    "spleen": (1400.0, 1420.0, 1150.0, 0.05),
+    "pancreas": (1550.0, 1300.0, 720.0, 0.08),
+    "kidney_cortex": (2500.0, 2150.0, 1250.0, 0.04),
+    "kidney_medulla": (800.0, 1950.0, 1650.0, 0.04),
+    "bone_cortex": (110.0, 120.0, 100.0, 0.05),
+    "marrow": (560.0, 680.0, 520.0, 0.12),
+    "csf": (160.0, 190.0, 2500.0, 0.02),
+    "cord": (560.0, 610.0, 1050.0, 0.02),
+    "aorta": (3500.0, 2150.0, 90.0, 0.02),
+    "ivc": (650.0, 1950.0, 120.0, 0.03),
+    "portal_vein": (880.0, 2300.0, 110.0, 0.03),
+    "hepatic_vein": (600.0, 1800.0, 110.0, 0.03),
+    "tumour": (2100.0, 1000.0, 1000.0, 0.07),
+    "necrosis": (300.0, 330.0, 2450.0, 0.06),
+    "capsule": (1050.0, 2050.0, 620.0, 0.03),
+    "fluid": (150.0, 170.0, 2700.0, 0.02),
+    "mucosa": (1350.0, 1450.0, 700.0, 0.06),
+    "bowel_content": (640.0, 760.0, 1300.0, 0.2),
+}
+TISSUE_NAMES = tuple(TISSUES)
+_TISSUE_TABLE = np.array([TISSUES[name] for name in TISSUE_NAMES], dtype=np.float32)  # (T, 4)
+_TISSUE_INDEX = {name: i for i, name in enumerate(TISSUE_NAMES)}
+
+VERSION = "1"  # bump when the same seed would draw different pixels (the demo rebuilds then)
+NECROSIS_MIN_FRACTION = 0.22  # of the lesion area: MTM-HCC shows a large necrotic core
+PARTIAL_VOLUME_PX = 1.6  # width of the partial-volume ramp across organ boundaries, in pixels
+MIN_SIZE = 32
+_FAR = np.float32(1e3)  # signed distance of "far outside every shape"
+
+Harmonics = tuple[tuple[int, float, float], ...]
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes: signed distance in body units (negative inside) on arrays of body coordinates.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A rotated ellipse whose radius is perturbed by Fourier harmonics.
+
+    ``harmonics`` holds ``(k, amplitude, phase)``: the boundary lies at normalised radius
+    ``1 + sum(amplitude * cos(k * theta + phase))``.
+    """
+
+    cx: float
+    cy: float
+    a: float
+    b: float
+    angle: float = 0.0
+    harmonics: Harmonics = ()
+
+    def sd(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return _blobs_sd((self,), x, y)
+
+    @cached_property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """``(x0, x1, y0, y1)`` holding the shape (cached: windows are looked up often)."""
+        r = max(self.a, self.b) * (1 + sum(abs(amp) for _, amp, _ in self.harmonics))
+        return self.cx - r, self.cx + r, self.cy - r, self.cy + r
+
+
+@dataclass(frozen=True)
+class Tube:
+    """A straight vessel segment from ``(x0, y0)`` to ``(x1, y1)``, radius tapering ``r0`` -> ``r1``."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    r0: float
+    r1: float
+
+    def sd(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return _tubes_sd((self,), x, y)
+
+    @cached_property
+    def bbox(self) -> tuple[float, float, float, float]:
+        r = max(self.r0, self.r1)
+        return (min(self.x0, self.x1) - r, max(self.x0, self.x1) + r,
+                min(self.y0, self.y1) - r, max(self.y0, self.y1) + r)
+
+
+Shape = Blob | Tube
+
+
+def _parameters(rows: list[tuple[float, ...]], ndim: int) -> list[np.ndarray]:
+    """Per-shape parameter columns shaped to broadcast against ``(n, h, w)`` patches, or plain
+    float32 scalars for a single shape on ``(h, w)`` (or point) coordinates."""
+    table = np.array(rows, dtype=np.float32)
+    if ndim == 3:
+        return list(table.T[:, :, None, None])
+    return list(table[0])
+
+
+def _blobs_sd(blobs: Sequence[Blob], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Signed distances of ``n`` blobs, each on its own patch of ``(n, h, w)`` coordinates (or of
+    one blob on ``(h, w)`` or point coordinates). Vectorised over shapes because numpy's per-call
+    overhead, not arithmetic, dominates for the many small shapes of an image."""
+    orders = sorted({k for b in blobs for k, _, _ in b.harmonics})
+    rows = []
+    for b in blobs:
+        c, s = math.cos(b.angle), math.sin(b.angle)
+        row = [b.cx, b.cy, c / b.a, s / b.a, c / b.b, s / b.b, 1 / b.a, 1 / b.b]
+        for order in orders:  # harmonic k as A cos(k theta) - B sin(k theta)
+            row += [sum(amp * math.cos(ph) for k, amp, ph in b.harmonics if k == order),
+                    sum(amp * math.sin(ph) for k, amp, ph in b.harmonics if k == order)]
+        rows.append(row)
+    cx, cy, ca, sa, cb, sb, inv_a, inv_b, *coefficients = _parameters(rows, x.ndim)
+    # In-place arithmetic throughout: the body and liver cover most of the image.
+    dx, dy = x - cx, y - cy
+    u = dx * ca
+    u += dy * sa  # normalised ellipse coordinates
+    v = dy * cb
+    v -= dx * sb
+    rho = u * u
+    rho += v * v
+    np.sqrt(rho, out=rho)
+    rho += np.float32(1e-6)
+    radius: np.ndarray | np.float32 = np.float32(1.0)
+    if orders:
+        # cos/sin(k theta) by complex powers of (u + iv) / rho: arctan2 and cos cost far more.
+        cos1, sin1 = u / rho, v / rho
+        ck, sk, k = cos1, sin1, 1
+        radius = np.ones_like(rho)
+        for order, a_k, b_k in zip(orders, coefficients[::2], coefficients[1::2]):
+            while k < order:
+                ck, sk, k = ck * cos1 - sk * sin1, sk * cos1 + ck * sin1, k + 1
+            radius += ck * a_k
+            radius -= sk * b_k
+    # Scale by 1 / |grad rho| so the value is a distance in body units near the boundary.
+    u *= inv_a
+    u *= u
+    v *= inv_b
+    v *= v
+    u += v
+    u += np.float32(1e-12)
+    np.sqrt(u, out=u)
+    out = rho - radius
+    out *= rho
+    out /= u
+    return out
+
+
+def _tubes_sd(tubes: Sequence[Tube], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Signed distances of ``n`` tubes on their ``(n, h, w)`` patches (see :func:`_blobs_sd`)."""
+    rows = []
+    for t in tubes:
+        dx, dy = t.x1 - t.x0, t.y1 - t.y0
+        rows.append((t.x0, t.y0, dx, dy, 1 / (dx * dx + dy * dy + 1e-12), t.r0, t.r1 - t.r0))
+    x0, y0, dx, dy, norm, r0, dr = _parameters(rows, x.ndim)
+    px, py = x - x0, y - y0
+    along = (px * dx + py * dy) * norm
+    np.minimum(np.maximum(along, 0, out=along), 1, out=along)  # position along the segment
+    ex, ey = px - along * dx, py - along * dy
+    return np.sqrt(ex * ex + ey * ey) - (r0 + along * dr)
+
+
+def _smooth_union(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
+    """Polynomial smooth minimum: the union of two shapes with a fillet of size ``k``."""
+    h = np.clip(np.float32(0.5) + np.float32(0.5 / k) * (b - a), 0, 1)
+    return b + (a - b) * h - np.float32(k) * h * (1 - h)
+
+
+# --------------------------------------------------------------------------------------------
+# Anatomy: every random choice about one patient, independent of the image size.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Where the body sits in the field of view: ``fill`` = body width / image width."""
+
+    fill: float
+    angle: float
+    shift_x: float
+    shift_y: float
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """Body outline, subcutaneous fat (thicker anteriorly) and the abdominal wall muscle."""
+
+    body: Blob
+    fat: float
+    wall: float
+
+    def muscle_sd(self, body_sd: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return body_sd + np.float32(self.fat) * (1 - np.float32(0.45 / self.body.b) * y)
+
+    def cavity_sd(self, body_sd: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        # The wall is thickest at the rectus muscles, either side of the anterior midline.
+        rectus = np.exp(np.float32(-1 / 0.3**2) * x * x) * np.clip(np.float32(-1 / self.body.b) * y, 0, 1)
+        return self.muscle_sd(body_sd, y) + np.float32(self.wall) * (1 + np.float32(0.9) * rectus)
+
+
+@dataclass(frozen=True)
+class Spine:
+    """Vertebral body, spinal canal and cord, posterior elements and the paraspinal muscles."""
+
+    vertebra: Blob
+    canal: Blob
+    cord: Blob
+    posterior_elements: tuple[Tube, ...]
+    paraspinal: tuple[Blob, ...]
+
+
+@dataclass(frozen=True)
+class Lesion:
+    """The MTM-HCC: lobes (smooth union), necrotic core, capsule thickness, and how strongly its
+    arterial enhancement varies (the mosaic pattern)."""
+
+    lobes: tuple[Blob, ...]
+    necrosis: Blob
+    capsule_thickness: float
+    heterogeneity: float
+
+
+@dataclass(frozen=True)
+class Anatomy:
+    """One patient's slice: shapes in body units, tissue contrast and pose.
+
+    ``liver_carves`` and ``spleen_carves`` are ``(shape, margin)`` pairs removed from the organ
+    (neighbours it abuts). ``tissue_gain`` is ``(len(TISSUE_NAMES), 3)``: the per-case
+    multiplier of each tissue's signal in each sequence. ``texture_seed`` seeds the anatomical
+    texture fields, shared by the three sequences as anatomy is.
+    """
+
+    pose: Pose
+    level: float  # 0: liver dome, 1: lower liver (kidneys, gallbladder, pancreas)
+    trunk: Trunk
+    linea_alba: Tube
+    spine: Spine
+    ribs: tuple[Blob, ...]
+    crura: tuple[Tube, ...]
+    bowel: tuple[tuple[Blob, str], ...]
+    kidneys: tuple[Blob, ...]
+    renal_medulla: tuple[Blob, ...]
+    renal_sinus: tuple[Blob, ...]
+    pancreas: tuple[Tube, ...]
+    splenic_vein: tuple[Tube, ...]
+    stomach: Blob | None
+    stomach_air_level: float
+    spleen: Blob
+    spleen_carves: tuple[tuple[Shape, float], ...]
+    liver_lobes: tuple[Blob, Blob]
+    liver_carves: tuple[tuple[Shape, float], ...]
+    fissure: Tube
+    gallbladder: Blob | None
+    portal_veins: tuple[Shape, ...]
+    hepatic_veins: tuple[Shape, ...]
+    aorta: Blob
+    ivc: Blob
+    lungs: tuple[Blob, ...]
+    lesion: Lesion
+    tissue_gain: np.ndarray
+    texture_seed: int
+
+
+class _Draws:
+    """Scalar random draws for anatomy sampling, served from blocks of uniforms: a scalar
+    ``Generator.uniform`` call costs microseconds and a case needs hundreds of draws."""
+
+    def __init__(self, generator: np.random.Generator) -> None:
+        self.generator = generator
+        self._block: list[float] = []
+
+    def random(self) -> float:
+        if not self._block:
+            self._block = self.generator.random(256).tolist()
+        return self._block.pop()
+
+    def uniform(self, lo: float, hi: float) -> float:
+        return lo + (hi - lo) * self.random()
+
+    def integers(self, lo: int, hi: int) -> int:
+        """An integer in ``[lo, hi)``."""
+        return lo + int(self.random() * (hi - lo))
+
+    def choice(self, options: Sequence):
+        return options[self.integers(0, len(options))]
+
+
+def _u(draws: _Draws, lo: float, hi: float) -> float:
+    return draws.uniform(lo, hi)
+
+
+def _harmonics(draws: _Draws, ks: range, amp: float) -> Harmonics:
+    """Random Fourier harmonics with amplitude falling as 1/k, so outlines stay smooth."""
+    return tuple((k, _u(draws, 0.3, 1.0) * amp * 2 / k, _u(draws, 0, 2 * math.pi)) for k in ks)
+
+
+def _vessel(draws: _Draws, x: float, y: float, angle: float, length: float, r0: float, r1: float,
+            steps: int = 3, wiggle: float = 0.3) -> tuple[list[Tube], float, float, float]:
+    """A gently curving tapered vessel made of ``steps`` tubes; returns them and the end point
+    and direction (for branching)."""
+    tubes = []
+    for i in range(steps):
+        angle += _u(draws, -wiggle, wiggle)
+        nx, ny = x + length / steps * math.cos(angle), y + length / steps * math.sin(angle)
+        tubes.append(Tube(x, y, nx, ny, r0 + (r1 - r0) * i / steps, r0 + (r1 - r0) * (i + 1) / steps))
+        x, y = nx, ny
+    return tubes, x, y, angle
+
+
+def _vessel_tree(draws: _Draws, x: float, y: float, angle: float, length: float, radius: float,
+                 depth: int) -> list[Tube]:
+    """A branching vessel: each branch forks in two, thinner and shorter, ``depth`` times."""
+    tubes, x1, y1, end_angle = _vessel(draws, x, y, angle, length, radius, radius * 0.75)
+    if depth > 0:
+        for side in (-1, 1):
+            fork = end_angle + side * _u(draws, 0.3, 0.75)
+            tubes += _vessel_tree(draws, x1, y1, fork, length * _u(draws, 0.55, 0.8), radius * 0.62, depth - 1)
+    return tubes
+
+
+def sample_anatomy(rng: np.random.Generator) -> Anatomy:
+    """Draw one patient: habitus, organ shapes and positions, the lesion and tissue contrast."""
+    draws = _Draws(rng)
+    pose = Pose(fill=_u(draws, 0.78, 0.93), angle=_u(draws, -0.09, 0.09), shift_x=_u(draws, -0.04, 0.04),
+                shift_y=_u(draws, -0.02, 0.06))
+    level = _u(draws, 0.0, 1.0)
+    ay = _u(draws, 0.64, 0.78)  # AP half-depth of the body (its half-width is 1)
+    body = Blob(0.0, 0.0, 1.0, ay, 0.0, (
+        (1, _u(draws, 0.0, 0.03), math.pi / 2),  # fuller in front than at the back
+        (2, _u(draws, -0.03, 0.02), 0.0),
+        (3, _u(draws, -0.015, 0.015), _u(draws, 0, 6.28)),
+        (4, -_u(draws, 0.01, 0.03), 0.0),  # squarer: flat back and flanks
+    ))
+    trunk = Trunk(body, fat=_u(draws, 0.03, 0.14), wall=_u(draws, 0.035, 0.055))
+    fat, wall = trunk.fat, trunk.wall
+    front = -ay * 0.98 + 1.45 * fat  # anterior muscle line, near the midline
+    linea_alba = Tube(0.0, front - 0.01, 0.0, front + wall + 0.01, 0.008, 0.012)
+
+    spine = _sample_spine(draws, back=ay - 0.55 * fat)  # the posterior muscle line over the spine
+    vertebra, vx = spine.vertebra, spine.vertebra.cx
+    ribs = tuple(_rib(draws, side, t, trunk) for side in (-1, 1) for t in np.linspace(0.12, 0.82, 6)
+                 if draws.random() < 0.8)
+
+    vb_top, vb_y = vertebra.cy - vertebra.b, vertebra.cy
+    aorta_r = _u(draws, 0.05, 0.07)
+    aorta = Blob(vx + _u(draws, 0.03, 0.08), vb_top - aorta_r - _u(draws, 0.0, 0.02), aorta_r,
+                 aorta_r * _u(draws, 0.95, 1.05))
+    ivc = Blob(vx - _u(draws, 0.15, 0.21), vb_top - _u(draws, 0.02, 0.07), _u(draws, 0.065, 0.09),
+               _u(draws, 0.045, 0.06), _u(draws, 0.2, 0.7), _harmonics(draws, range(2, 3), 0.04))
+    crura = (Tube(aorta.cx + aorta_r + 0.025, vb_top + 0.03, aorta.cx + 0.01, aorta.cy - aorta_r - 0.02, 0.017, 0.01),
+             Tube(aorta.cx - aorta_r - 0.035, vb_top + 0.04, aorta.cx - 0.025, aorta.cy - aorta_r - 0.015, 0.017, 0.01))
+
+    kidneys, medulla, sinus = _sample_kidneys(draws, level, vx, vb_y)
+
+    stomach_size = _u(draws, 0.65, 1.1) * (1.15 - 0.45 * level)
+    stomach = None
+    if stomach_size > 0.5:
+        stomach = Blob(_u(draws, 0.28, 0.42), -ay * _u(draws, 0.05, 0.3), 0.24 * stomach_size, 0.19 * stomach_size,
+                       _u(draws, -0.2, 0.6), _harmonics(draws, range(2, 5), 0.07))
+    stomach_air_level = stomach.cy - stomach.b * _u(draws, 0.2, 1.2) if stomach else 0.0  # air rises anteriorly
+
+    lung_size = float(np.clip(0.5 - level, 0, 1))
+    lungs = tuple(Blob(side * 0.6, ay * 0.75, 0.5 * lung_size + 0.04, 0.3 * lung_size + 0.03, side * 0.45,
+                       _harmonics(draws, range(2, 4), 0.05)) for side in (-1, 1) if lung_size > 0.08)
+    spleen_s = _u(draws, 0.85, 1.2) * (1.1 - 0.35 * level)
+    spleen = Blob(_u(draws, 0.58, 0.68), ay * _u(draws, 0.1, 0.3), 0.2 * spleen_s, 0.4 * spleen_s,
+                  _u(draws, -0.8, -0.5), _harmonics(draws, range(2, 5), 0.05))
+    notch = Blob(spleen.cx - 0.19 * spleen_s, spleen.cy - 0.03, 0.1 * spleen_s, 0.2 * spleen_s, -0.6)  # concave hilum
+    spleen_carves = ((notch, 0.0),) + tuple((k, 0.03) for k in kidneys[1:]) + tuple((g, 0.02) for g in lungs[1:]) \
+        + (((stomach, 0.02),) if stomach else ())
+
+    pancreas: list[Tube] = []
+    splenic_vein: list[Tube] = []
+    if level > 0.3:
+        start_x, start_y = spleen.cx - 0.2 * spleen_s, spleen.cy - 0.12
+        angle = math.atan2(aorta.cy - 0.12 - start_y, aorta.cx - 0.02 - start_x)
+        length = math.hypot(aorta.cy - 0.12 - start_y, aorta.cx - 0.02 - start_x)
+        thick = _u(draws, 0.035, 0.05)
+        pancreas, *_ = _vessel(draws, start_x, start_y, angle, length, thick * 0.8, thick, steps=5, wiggle=0.35)
+        splenic_vein = [Tube(t.x0, t.y0 + thick * 0.75, t.x1, t.y1 + thick * 0.75, 0.011, 0.012) for t in pancreas]
+
+    gallbladder = None
+    if level > 0.4:
+        g = _u(draws, 0.7, 1.2)
+        gallbladder = Blob(_u(draws, -0.32, -0.18), -ay * _u(draws, 0.4, 0.58), 0.1 * g, 0.06 * g, _u(draws, 0.2, 0.9),
+                           _harmonics(draws, range(2, 3), 0.05))
+    liver_s = _u(draws, 0.9, 1.1)
+    left_lobe = _u(draws, 0.6, 1.1) * (1.1 - 0.4 * level)
+    liver_lobes = (  # right lobe: long axis from posterior-right to anterior-left; left lobe tapers left
+        Blob(-0.46 + _u(draws, -0.04, 0.04), 0.06 + _u(draws, -0.04, 0.04), 0.62 * liver_s, 0.44 * liver_s,
+             _u(draws, -0.75, -0.4), _harmonics(draws, range(2, 5), 0.04)),
+        Blob(0.02 + 0.08 * left_lobe, -ay * _u(draws, 0.5, 0.62), 0.34 * left_lobe + 0.06, 0.1 * left_lobe + 0.05,
+             _u(draws, -0.35, -0.1), ((1, _u(draws, 0.1, 0.18), math.pi),) + _harmonics(draws, range(2, 4), 0.04)),
+    )
+    liver_carves = ((ivc, 0.0), (vertebra, 0.06), (aorta, 0.05)) + tuple((k, 0.02) for k in kidneys[:1]) \
+        + tuple((g, 0.02) for g in lungs[:1]) \
+        + (((stomach, 0.025),) if stomach else ()) + (((gallbladder, 0.0),) if gallbladder else ())
+    fissure = Tube(_u(draws, -0.06, 0.04), -ay * 0.45, _u(draws, 0.0, 0.1), -ay * 0.95, 0.006, 0.016)
+
+    hilum = (vx - _u(draws, 0.06, 0.12), vb_top - _u(draws, 0.14, 0.2))
+    portal, hepatic = _sample_liver_vessels(draws, hilum, ivc, level)
+    points = draws.generator.uniform([-0.9, -0.65], [0.3, 0.55], size=(112, 2)).astype(np.float32)
+    depth = _liver_depth(liver_lobes, liver_carves, trunk, points)
+    dots = _vessel_cross_sections(draws, points[:48], depth[:48])
+    portal += dots[: len(dots) // 2]
+    hepatic += dots[len(dots) // 2:]
+
+    bowel = tuple((Blob(_u(draws, -0.1, 0.8), _u(draws, -ay * 0.8, ay * 0.3), _u(draws, 0.05, 0.1),
+                        _u(draws, 0.04, 0.07), _u(draws, 0, 3.14), _harmonics(draws, range(2, 4), 0.06)),
+                   draws.choice(("bowel_content", "bowel_content", "air", "fluid")))
+                  for _ in range(draws.integers(4, 9)))
+
+    lesion = _sample_lesion(draws, points[48:], depth[48:], hilum)
+    gain = draws.generator.uniform(0.93, 1.07, size=(len(TISSUE_NAMES), 3)) \
+        * draws.generator.uniform(0.88, 1.12, size=(1, 3))  # per tissue, then per sequence (scanner gain)
+    return Anatomy(
+        pose=pose, level=level, trunk=trunk, linea_alba=linea_alba, spine=spine, ribs=ribs, crura=crura, bowel=bowel,
+        kidneys=kidneys, renal_medulla=tuple(medulla), renal_sinus=tuple(sinus), pancreas=tuple(pancreas),
+        splenic_vein=tuple(splenic_vein), stomach=stomach, stomach_air_level=stomach_air_level, spleen=spleen,
+        spleen_carves=spleen_carves, liver_lobes=liver_lobes, liver_carves=liver_carves, fissure=fissure,
+        gallbladder=gallbladder, portal_veins=tuple(portal), hepatic_veins=tuple(hepatic), aorta=aorta, ivc=ivc,
+        lungs=lungs, lesion=lesion, tissue_gain=gain.astype(np.float32),
+        texture_seed=int(draws.generator.integers(2**31)),
+    )
+
+
+def _sample_spine(draws: _Draws, back: float) -> Spine:
+    """The vertebra at the level of the liver, its canal and posterior elements reaching ``back``."""
+    vb_r = _u(draws, 0.1, 0.125)
+    vb_y = back - _u(draws, 0.31, 0.36) - vb_r * 0.3
+    vx = _u(draws, -0.01, 0.01)
+    canal_y = vb_y + vb_r + 0.055
+    para_a, para_b = _u(draws, 0.11, 0.15), _u(draws, 0.1, 0.13)
+    return Spine(
+        vertebra=Blob(vx, vb_y, vb_r * 1.1, vb_r, 0.0, ((1, 0.04, math.pi / 2), (2, -0.05, 0.0))),
+        canal=Blob(vx, canal_y, 0.06, 0.05),
+        cord=Blob(vx, canal_y, 0.03, 0.026),
+        posterior_elements=(
+            Tube(vx - 0.055, canal_y - 0.03, vx - 0.02, canal_y + 0.065, 0.022, 0.02),  # pedicle and lamina
+            Tube(vx + 0.055, canal_y - 0.03, vx + 0.02, canal_y + 0.065, 0.022, 0.02),
+            Tube(vx, canal_y + 0.06, vx, back - 0.02, 0.022, 0.014),  # spinous process
+            Tube(vx - 0.06, canal_y - 0.015, vx - 0.19, canal_y - 0.04, 0.02, 0.012),  # transverse processes
+            Tube(vx + 0.06, canal_y - 0.015, vx + 0.19, canal_y - 0.04, 0.02, 0.012),
+        ),
+        paraspinal=tuple(Blob(vx + side * (para_a + 0.03), back - para_b * 0.9, para_a, para_b, side * 0.25,
+                              _harmonics(draws, range(2, 4), 0.04)) for side in (-1, 1)),
+    )
+
+
+def _sample_kidneys(draws: _Draws, level: float, vx: float, vb_y: float
+                    ) -> tuple[tuple[Blob, ...], list[Blob], list[Blob]]:
+    """Kidneys beside the spine (absent near the dome, growing lower down), their medullary
+    pyramids and, lower still, the renal sinus fat."""
+    size = float(np.clip((level - 0.15) / 0.85, 0, 1))
+    if size <= 0.1:
+        return (), [], []
+    grow = 0.45 + 0.55 * size
+    kidneys = tuple(Blob(vx + side * _u(draws, 0.32, 0.4), vb_y + _u(draws, 0.0, 0.07), _u(draws, 0.085, 0.11) * grow,
+                         _u(draws, 0.13, 0.16) * grow, side * _u(draws, -0.7, -0.35),
+                         _harmonics(draws, range(2, 4), 0.03))
+                    for side in (-1, 1))
+    medulla: list[Blob] = []
+    sinus: list[Blob] = []
+    for k in kidneys:
+        medulla += _renal_pyramids(draws, k)
+        if size > 0.45:
+            hx = k.cx - np.sign(k.cx) * 0.2 * k.a
+            sinus.append(Blob(hx, k.cy, 0.3 * k.a, 0.35 * k.b, k.angle, _harmonics(draws, range(2, 4), 0.08)))
+    return kidneys, medulla, sinus
+
+
+def _sample_liver_vessels(draws: _Draws, hilum: tuple[float, float], ivc: Blob, level: float
+                          ) -> tuple[list[Shape], list[Shape]]:
+    """The portal vein (main trunk to the hilum, right and left branching trees) and, near the
+    dome, the hepatic veins converging on the IVC."""
+    hx, hy = hilum
+    radius = _u(draws, 0.028, 0.04)
+    portal: list[Shape] = []
+    portal += _vessel(draws, hx + 0.08, hy + 0.1, math.atan2(-0.1, -0.08), 0.13, radius, radius, 2)[0]
+    portal += _vessel_tree(draws, hx, hy, math.pi + _u(draws, -0.35, 0.15), _u(draws, 0.13, 0.2), radius * 0.85, 2)
+    portal += _vessel_tree(draws, hx, hy, -math.pi / 2 + _u(draws, -0.1, 0.5), _u(draws, 0.12, 0.18), radius * 0.7, 2)
+    hepatic: list[Shape] = []
+    if level < 0.8:
+        for angle in (_u(draws, -3.0, -2.6), _u(draws, -2.3, -1.9), _u(draws, -1.7, -1.3)):
+            hepatic += _vessel_tree(draws, ivc.cx, ivc.cy, angle, _u(draws, 0.18, 0.26), 0.028 * (1.1 - level), 1)
+    return portal, hepatic
+
+
+def _rib(draws: _Draws, side: int, t: float, trunk: Trunk) -> Blob:
+    """A rib cross-section in the body wall; ``t`` runs from anterior (0) to posterior (1)."""
+    phi = math.pi * (t - 0.5) + _u(draws, -0.06, 0.06)  # angle from the lateral direction
+    ay = trunk.body.b
+    rx, ry = 1.0 - 0.85 * trunk.fat - 0.5 * trunk.wall, ay - 1.0 * trunk.fat - 0.5 * trunk.wall
+    x, y = side * rx * math.cos(phi), ry * math.sin(phi)
+    tangent = math.atan2(ry * math.cos(phi), -side * rx * math.sin(phi))
+    return Blob(x, y, _u(draws, 0.03, 0.045), _u(draws, 0.017, 0.024), tangent)
+
+
+def _renal_pyramids(draws: _Draws, kidney: Blob) -> list[Blob]:
+    """Medullary pyramids: small ovals in a ring under the cortex, pointing to the kidney's centre."""
+    pyramids = []
+    for phi in np.linspace(0, 2 * math.pi, draws.integers(5, 8), endpoint=False) + _u(draws, 0, 1):
+        lx, ly = 0.5 * kidney.a * math.cos(phi), 0.55 * kidney.b * math.sin(phi)
+        c, s = math.cos(kidney.angle), math.sin(kidney.angle)
+        size = _u(draws, 0.8, 1.2)
+        pyramids.append(Blob(kidney.cx + lx * c - ly * s, kidney.cy + lx * s + ly * c, 0.3 * kidney.a * size,
+                             0.2 * kidney.a * size, kidney.angle + math.atan2(ly, lx)))
+    return pyramids
+
+
+def _liver_depth(lobes: tuple[Blob, Blob], carves: tuple[tuple[Shape, float], ...], trunk: Trunk,
+                 points: np.ndarray) -> np.ndarray:
+    """How deep each ``(x, y)`` point lies inside the liver (negative outside), all shapes at once."""
+    x, y = points[:, 0], points[:, 1]
+    shapes = list(lobes) + [shape for shape, _ in carves]
+    fields = _blobs_sd(shapes, *(np.broadcast_to(c, (len(shapes), 1, len(c))) for c in (x, y)))[:, 0]
+    cavity = trunk.cavity_sd(trunk.body.sd(x, y), x, y)
+    return -_liver_sd(fields[0], fields[1], zip(fields[2:], (margin for _, margin in carves)), cavity)
+
+
+def _liver_sd(lobe: np.ndarray, other_lobe: np.ndarray, carves: Iterable[tuple[np.ndarray, float]],
+              cavity: np.ndarray) -> np.ndarray:
+    """The liver from its lobes' fields: smooth union, inside the cavity, neighbours carved out
+    with a margin (fat planes)."""
+    liver = np.maximum(_smooth_union(lobe, other_lobe, 0.08), cavity + np.float32(0.01))
+    for field, margin in carves:
+        liver = np.maximum(liver, np.float32(margin) - field)
+    return liver
+
+
+def _vessel_cross_sections(draws: _Draws, points: np.ndarray, depth: np.ndarray) -> list[Blob]:
+    """Small round vessels cut across by the slice, at points well inside the liver."""
+    inside = points[depth > 0.04]
+    count = min(len(inside), draws.integers(6, 14))
+    return [Blob(float(x), float(y), r, r * _u(draws, 0.8, 1.0), _u(draws, 0, 3.14))
+            for (x, y), r in zip(inside[:count], draws.generator.uniform(0.007, 0.017, count))]
+
+
+def _sample_lesion(draws: _Draws, candidates: np.ndarray, depth: np.ndarray, hilum: tuple[float, float]) -> Lesion:
+    """One large lobulated MTM-HCC centred at a candidate point deep enough inside the liver
+    (``depth``: see :func:`_liver_depth`), and its necrotic core."""
+    radius = _u(draws, 0.14, 0.28)
+    # Keep clear of the hilum so the portal vein stays visible in most cases.
+    depth = np.minimum(depth, np.hypot(candidates[:, 0] - hilum[0], candidates[:, 1] - hilum[1]) - 0.08)
+    ok = np.flatnonzero(depth > radius * 0.8)
+    if ok.size == 0:  # a small liver: take the deepest point and shrink the tumour to fit
+        best = int(np.argmax(depth))
+        radius = max(min(radius, float(depth[best]) / 0.8), 0.06)
+        ok = np.array([best])
+    cx, cy = (float(v) for v in candidates[draws.choice(ok)])
+    lobes = [Blob(cx, cy, radius * _u(draws, 0.85, 1.15), radius * _u(draws, 0.85, 1.15), _u(draws, 0, 3.14),
+                  _harmonics(draws, range(2, 6), 0.05))]
+    for _ in range(draws.integers(1, 4)):
+        a, d = _u(draws, 0, 2 * math.pi), radius * _u(draws, 0.55, 0.85)
+        r = radius * _u(draws, 0.4, 0.65)
+        lobes.append(Blob(cx + d * math.cos(a), cy + d * math.sin(a), r, r * _u(draws, 0.8, 1.2), _u(draws, 0, 3.14),
+                          _harmonics(draws, range(2, 4), 0.05)))
+    a, d = _u(draws, 0, 2 * math.pi), radius * _u(draws, 0.0, 0.3)
+    necrosis = Blob(cx + d * math.cos(a), cy + d * math.sin(a), radius * _u(draws, 0.45, 0.7),
+                    radius * _u(draws, 0.35, 0.65), _u(draws, 0, 3.14), _harmonics(draws, range(2, 7), 0.14))
+    return Lesion(tuple(lobes), necrosis, capsule_thickness=_u(draws, 0.01, 0.018), heterogeneity=_u(draws, 0.18, 0.32))
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.arange(size, dtype=np.float32)[:, None] + np.float32(0.5)
+    cols = np.arange(size, dtype=np.float32)[None, :] + np.float32(0.5)
+    return rows, cols
+
+
+@lru_cache(maxsize=32)
+def _spectral_envelope(size: int, length: float) -> tuple[np.ndarray, int]:
+    """Gaussian low-pass weights of the few frequency bins that matter for correlation length
+    ``length`` (pixels): rows ``0..k-1`` and ``-k+1..-1``, columns ``0..k-1`` of an rfft2 grid."""
+    k = max(2, math.ceil(0.5 * size / length)) + 1
+    fy = np.fft.fftfreq(size)[np.r_[0:k, size - k + 1:size]][:, None]
+    fx = np.fft.rfftfreq(size)[:k][None, :]
+    return np.exp(-0.5 * (2 * math.pi * length) ** 2 * (fy * fy + fx * fx)).astype(np.float32), k
+
+
+def _smooth_fields(rng: np.random.Generator, count: int, size: int, length: float) -> np.ndarray:
+    """``count`` zero-mean, unit-variance random fields with correlation length ``length`` pixels,
+    from random low-frequency Fourier coefficients (one small inverse FFT, no full-size filter)."""
+    envelope, k = _spectral_envelope(size, length)
+    spectrum = np.zeros((count, size, size // 2 + 1), dtype=np.complex64)
+    coefficients = rng.standard_normal((2, count) + envelope.shape, dtype=np.float32) * envelope
+    spectrum[:, np.r_[0:k, size - k + 1:size], :k] = coefficients[0] + 1j * coefficients[1]
+    fields = np.fft.irfft2(spectrum, s=(size, size)).astype(np.float32, copy=False)
+    fields -= fields.mean(axis=(1, 2), keepdims=True)
+    return fields / fields.std(axis=(1, 2), keepdims=True)
+
+
+_TEXTURE_KERNEL = np.exp(-0.5 * (np.arange(-2, 3) / 0.8) ** 2).astype(np.float32)
+_TEXTURE_KERNEL /= _TEXTURE_KERNEL.sum()
+
+
+def _fine_texture(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Zero-mean, unit-variance texture correlated over about a pixel: uniform noise (cheaper
+    to draw than Gaussian) through a separable 5-tap Gaussian, scaled by its known variance."""
+    texture = rng.random((size, size), dtype=np.float32) - np.float32(0.5)
+    for axis in (0, 1):
+        texture = ndimage.correlate1d(texture, _TEXTURE_KERNEL, axis=axis, mode="wrap")
+    return texture * np.float32(1 / math.sqrt(float((_TEXTURE_KERNEL ** 2).sum()) ** 2 / 12))
+
+
+Window = tuple[slice, slice]
+
+
+class _Canvas:
+    """One rendering's pixel grid: body coordinates of every pixel and the tissue composite.
+
+    ``layers`` holds the three sequence intensities plus the local texture amplitude; painting
+    a tissue blends it over what lies beneath by its partial-volume fraction.
+    """
+
+    def __init__(self, pose: Pose, size: int, tissue: np.ndarray) -> None:
+        self.size = size
+        self.tissue = tissue  # (4, len(TISSUE_NAMES)): three sequences and the texture amplitude
+        self.scale = pose.fill * size / 2  # pixels per body unit
+        self.px = np.float32(1.0 / self.scale)  # body units per pixel
+        self.cos, self.sin = math.cos(pose.angle), math.sin(pose.angle)
+        self.cx, self.cy = size / 2 * (1 + pose.shift_x), size / 2 * (1 + pose.shift_y)
+        rows, cols = _pixel_grid(size)
+        dc = (cols - np.float32(self.cx)) * self.px
+        dr = (rows - np.float32(self.cy)) * self.px
+        self.x = dc * np.float32(self.cos) + dr * np.float32(self.sin)
+        self.y = dr * np.float32(self.cos) - dc * np.float32(self.sin)
+        self.layers = np.zeros((4, size, size), dtype=np.float32)
+
+    def window(self, shape: Shape, pad: float = 0.0) -> Window | None:
+        """The pixel window covering a shape's bounding box plus ``pad`` (None when off-image)."""
+        x0, x1, y0, y1 = shape.bbox
+        pad += 2 * float(self.px)
+        mx, my, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 + pad, (y1 - y0) / 2 + pad
+        col = self.cx + self.scale * (mx * self.cos - my * self.sin)  # plain floats: called often
+        row = self.cy + self.scale * (mx * self.sin + my * self.cos)
+        c, s = abs(self.cos), abs(self.sin)
+        half_c, half_r = self.scale * (hx * c + hy * s), self.scale * (hx * s + hy * c)
+        r0, r1 = max(int(row - half_r), 0), min(math.ceil(row + half_r), self.size)
+        c0, c1 = max(int(col - half_c), 0), min(math.ceil(col + half_c), self.size)
+        return (slice(r0, r1), slice(c0, c1)) if r0 < r1 and c0 < c1 else None
+
+    def union_window(self, shapes: Sequence[Shape], pad: float = 0.0) -> Window | None:
+        """The smallest window holding every shape's window."""
+        windows = [w for w in (self.window(s, pad) for s in shapes) if w is not None]
+        if not windows:
+            return None
+        return (slice(min(w[0].start for w in windows), max(w[0].stop for w in windows)),
+                slice(min(w[1].start for w in windows), max(w[1].stop for w in windows)))
+
+    def carve(self, target: np.ndarray, shape: Shape, margin: float) -> None:
+        """Remove ``shape`` grown by ``margin`` from the whole-grid field ``target``, in place."""
+        win = self.window(shape, margin)
+        if win is not None:
+            region = target[win]
+            np.maximum(region, np.float32(margin) - shape.sd(self.x[win], self.y[win]), out=region)
+
+    def field(self, shape: Shape, pad: float = 0.0) -> np.ndarray:
+        """The shape's signed distance on the whole grid, computed only inside its window."""
+        out = np.full((self.size, self.size), _FAR, dtype=np.float32)
+        win = self.window(shape, pad)
+        if win is not None:
+            out[win] = shape.sd(self.x[win], self.y[win])
+        return out
+
+    def values(self, tissue: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A tissue's ``(4, h, w)`` values, to be modulated pixel by pixel before painting."""
+        return np.broadcast_to(self.tissue[:, _TISSUE_INDEX[tissue], None, None], (4,) + shape).copy()
+
+    def blend(self, win: Window, alpha: np.ndarray, values: np.ndarray | str) -> None:
+        """Blend a tissue (name or ``(4, h, w)`` values) over ``win`` with coverage ``alpha``."""
+        if isinstance(values, str):
+            values = self.tissue[:, _TISSUE_INDEX[values], None, None]
+        region = self.layers[(slice(None),) + win]
+        change = np.subtract(values, region)  # in place from here: blends cover most of the image
+        change *= alpha
+        region += change
+
+    def coverage(self, sd: np.ndarray) -> np.ndarray:
+        """Partial-volume fraction: a linear ramp ``PARTIAL_VOLUME_PX`` pixels wide across the
+        boundary (a box-blurred label map), 0.5 exactly on it."""
+        alpha = np.float32(0.5) - sd * np.float32(self.scale / PARTIAL_VOLUME_PX)
+        return np.minimum(np.maximum(alpha, 0, out=alpha), 1, out=alpha)
+
+    def paint(self, win: Window, sd: np.ndarray, values: np.ndarray | str) -> None:
+        self.blend(win, self.coverage(sd), values)
+
+    def paint_field(self, sd: np.ndarray, values: np.ndarray | str) -> Window | None:
+        """Paint a whole-grid field, limited to the window where it is inside; returns it."""
+        win = _bounding_window(sd < np.float32(PARTIAL_VOLUME_PX) * self.px)
+        if win is not None:
+            self.paint(win, sd[win], values)
+        return win
+
+    def paint_shapes(self, shapes: Sequence[Shape], tissue: str, clip: np.ndarray | None = None,
+                     inset: float = 0.0, record: np.ndarray | None = None) -> None:
+        """Paint the union of ``shapes``, each shrunk by ``inset`` and intersected with the
+        whole-grid field ``clip``; ``record`` (a whole-grid field) receives their union.
+
+        Shapes of one kind and similar size are evaluated together, on equal-sized patches
+        gathered around each (a batch pads every patch to its largest one).
+        """
+        for kind, batch_sd in ((Blob, _blobs_sd), (Tube, _tubes_sd)):
+            placed = [(s, w) for s in shapes if isinstance(s, kind) and (w := self.window(s)) is not None]
+            placed.sort(key=lambda item: _area(item[1]))
+            while placed:
+                batch = [item for item in placed if _area(item[1]) <= 3 * _area(placed[0][1])]
+                placed = placed[len(batch):]
+                self._paint_batch(batch, batch_sd, tissue, clip, inset, record)
+
+    def _paint_batch(self, placed: list[tuple[Shape, Window]], batch_sd: Callable[..., np.ndarray], tissue: str,
+                     clip: np.ndarray | None, inset: float, record: np.ndarray | None) -> None:
+        """One batch of :meth:`paint_shapes`: shapes of one kind with their windows."""
+        shapes = [shape for shape, _ in placed]
+        if len(placed) == 1:  # one shape: work on its own window, nothing to gather
+            win = placed[0][1]
+            sd = batch_sd(shapes, self.x[win], self.y[win])
+            if inset:
+                sd += np.float32(inset)
+            if clip is not None:
+                np.maximum(sd, clip[win], out=sd)
+            if record is not None:
+                np.minimum(record[win], sd, out=record[win])
+            self.paint(win, sd, tissue)
+            return
+        # Equal-sized patches, addressed by flat pixel indices (cheaper than 2-D fancy indexing).
+        h = max(w[0].stop - w[0].start for _, w in placed)
+        w_ = max(w[1].stop - w[1].start for _, w in placed)
+        top = np.array([min(w[0].start, self.size - h) for _, w in placed])
+        left = np.array([min(w[1].start, self.size - w_) for _, w in placed])
+        rows = (top[:, None] + np.arange(h))[:, :, None]
+        cols = (left[:, None] + np.arange(w_))[:, None, :]
+        index = rows * self.size + cols
+        sd = batch_sd(shapes, self.x.ravel().take(index), self.y.ravel().take(index))
+        if inset:
+            sd += np.float32(inset)
+        if clip is not None:
+            np.maximum(sd, clip.ravel().take(index), out=sd)
+        if record is not None:
+            np.minimum.at(record.reshape(-1), index.ravel(), sd.ravel())
+        # Overlapping patches of one tissue: paint the union of their coverages once.
+        r0, c0 = int(top.min()), int(left.min())
+        union = np.zeros((int(top.max()) + h - r0, int(left.max()) + w_ - c0), dtype=np.float32)
+        local = (rows - r0) * union.shape[1] + (cols - c0)
+        np.maximum.at(union.reshape(-1), local.ravel(), self.coverage(sd).ravel())
+        self.blend((slice(r0, r0 + union.shape[0]), slice(c0, c0 + union.shape[1])), union, tissue)
+
+
+def _area(win: Window) -> int:
+    return (win[0].stop - win[0].start) * (win[1].stop - win[1].start)
+
+
+def _bounding_window(mask: np.ndarray) -> Window | None:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
+@dataclass
+class Rendering:
+    """A noiseless rendering: ``images`` ``(3, H, W)`` float32 and boolean label maps."""
+
+    images: np.ndarray
+    labels: dict[str, np.ndarray]
+
+
+def render(anatomy: Anatomy, size: int) -> Rendering:
+    """Draw the anatomy at ``size`` x ``size``: tissue composite with partial volume, texture.
+
+    Labels: ``body``, ``liver`` (its outline, the lesion included), ``lesion``, ``necrosis``,
+    ``capsule``, ``viable`` (lesion without necrosis or capsule), ``parenchyma`` (liver without
+    lesion or vessels), ``spleen``, ``aorta``, ``ivc``, ``portal_vein``, ``kidneys``.
+    """
+    tissue = np.concatenate([_TISSUE_TABLE[:, :3] * anatomy.tissue_gain, _TISSUE_TABLE[:, 3:]], axis=1).T.copy()
+    cv = _Canvas(anatomy.pose, size, tissue)
+    tex_rng = np.random.default_rng(anatomy.texture_seed)
+    far = lambda: np.full((size, size), _FAR, dtype=np.float32)  # noqa: E731 - an empty field
+    labels: dict[str, np.ndarray] = {}
+
+    trunk = anatomy.trunk
+    body, cavity = far(), far()
+    bw = cv.window(trunk.body)
+    body[bw] = trunk.body.sd(cv.x[bw], cv.y[bw])
+    cavity[bw] = trunk.cavity_sd(body[bw], cv.x[bw], cv.y[bw])
+    cv.paint(bw, body[bw], "fat")
+    cv.paint(bw, trunk.muscle_sd(body[bw], cv.y[bw]), "muscle")
+    cv.paint(bw, cavity[bw], "fat")
+    cv.paint_shapes([anatomy.linea_alba], "fat", clip=-cavity)
+    labels["body"] = body <= 0
+
+    inside_cavity = cavity + np.float32(0.02)
+    loops = [loop for loop, _ in anatomy.bowel]
+    cv.paint_shapes(loops, "mucosa", clip=inside_cavity)
+    for content in sorted({content for _, content in anatomy.bowel}):
+        cv.paint_shapes([loop for loop, c in anatomy.bowel if c == content], content, clip=inside_cavity, inset=0.012)
+    spine = anatomy.spine
+    cv.paint_shapes(spine.paraspinal, "muscle", clip=body + np.float32(0.02))
+    cv.paint_shapes(anatomy.crura, "muscle")
+    bones = (*anatomy.ribs, *spine.posterior_elements, spine.vertebra)
+    cv.paint_shapes(bones, "bone_cortex")
+    cv.paint_shapes(bones, "marrow", inset=0.01)  # one marrow space where the bones meet
+    cv.paint_shapes([spine.canal], "csf")
+    cv.paint_shapes([spine.cord], "cord")
+
+    kidneys = far()
+    cv.paint_shapes(anatomy.kidneys, "kidney_cortex", record=kidneys)
+    cv.paint_shapes(anatomy.renal_medulla, "kidney_medulla", clip=kidneys + np.float32(0.012))
+    cv.paint_shapes(anatomy.renal_sinus, "fat", clip=kidneys)
+    labels["kidneys"] = kidneys <= 0
+    cv.paint_shapes(anatomy.pancreas, "pancreas", clip=inside_cavity)
+    cv.paint_shapes(anatomy.splenic_vein, "portal_vein", clip=inside_cavity)
+    # Lung bases behind the diaphragm (the liver and spleen are carved around them).
+    if anatomy.lungs:
+        beside_spine = np.float32(0.12) - cv.field(spine.vertebra, 0.12)
+        cv.paint_shapes(anatomy.lungs, "air", clip=np.maximum(cavity, beside_spine))
+
+    if anatomy.stomach is not None:
+        stomach = np.maximum(cv.field(anatomy.stomach), inside_cavity)
+        win = cv.paint_field(stomach, "mucosa")
+        if win is not None:
+            lumen = stomach[win] + np.float32(0.02)
+            cv.paint(win, lumen, "fluid")
+            cv.paint(win, np.maximum(lumen, cv.y[win] - np.float32(anatomy.stomach_air_level)), "air")
+
+    spleen = np.maximum(cv.field(anatomy.spleen), cavity + np.float32(0.01))
+    for shape, margin in anatomy.spleen_carves:
+        cv.carve(spleen, shape, margin)
+    win = _bounding_window(spleen < cv.px)
+    if win is not None:
+        # Arterial-phase spleen enhances in arciform bands; later phases are homogeneous.
+        bands = _smooth_fields(tex_rng, 1, size, size / 28)[0][win]
+        values = cv.values("spleen", bands.shape)
+        values[0] *= 1 + np.float32(0.3) * np.tanh(2 * bands)
+        cv.paint(win, spleen[win], values)
+    labels["spleen"] = spleen <= 0
+
+    liver = far()
+    lw = cv.union_window(anatomy.liver_lobes, 0.08)
+    if lw is not None:
+        x, y = cv.x[lw], cv.y[lw]
+        liver[lw] = _liver_sd(anatomy.liver_lobes[0].sd(x, y), anatomy.liver_lobes[1].sd(x, y), (), cavity[lw])
+    for shape, margin in anatomy.liver_carves:
+        cv.carve(liver, shape, margin)
+    cv.paint_field(liver, "liver")
+    labels["liver"] = liver <= 0
+
+    inside_liver = liver + np.float32(0.004)
+    vessels, portal = far(), far()
+    cv.paint_shapes(anatomy.hepatic_veins, "hepatic_vein", clip=inside_liver, record=vessels)
+    cv.paint_shapes(anatomy.portal_veins, "portal_vein", clip=inside_liver, record=portal)
+    cv.paint_shapes([anatomy.fissure], "fat", clip=inside_liver, record=vessels)
+    if anatomy.gallbladder is not None:
+        cv.paint_shapes([anatomy.gallbladder], "mucosa")
+        cv.paint_shapes([anatomy.gallbladder], "fluid", inset=0.012)
+
+    _paint_lesion(cv, anatomy, liver, tex_rng, labels)
+    labels["portal_vein"] = (portal <= 0) & ~labels["lesion"]
+    labels["parenchyma"] = (liver <= -cv.px) & (np.minimum(vessels, portal) > cv.px) & ~labels["lesion"]
+
+    ivc, aorta = far(), far()
+    cv.paint_shapes([anatomy.ivc], "ivc", record=ivc)
+    cv.paint_shapes([anatomy.aorta], "aorta", record=aorta)
+    labels["ivc"], labels["aorta"] = ivc <= 0, aorta <= 0
+
+    # Fine anatomical texture, shared by the three sequences as the anatomy is.
+    images = cv.layers[:3] * (1 + cv.layers[3] * _fine_texture(tex_rng, size))
+    return Rendering(images=images, labels=labels)
+
+
+def _paint_lesion(cv: _Canvas, anatomy: Anatomy, liver: np.ndarray, rng: np.random.Generator,
+                  labels: dict[str, np.ndarray]) -> None:
+    """The lesion: heterogeneous viable tumour, a capsule ring and a necrotic core covering at
+    least ``NECROSIS_MIN_FRACTION`` of it, all clipped to the liver."""
+    lesion = anatomy.lesion
+    win = cv.union_window(lesion.lobes, 0.03)
+    if win is not None:
+        x, y = cv.x[win], cv.y[win]
+        tumour = lesion.lobes[0].sd(x, y)
+        for lobe in lesion.lobes[1:]:
+            tumour = _smooth_union(tumour, lobe.sd(x, y), 0.03)
+        tumour = np.maximum(tumour, liver[win] + np.float32(0.015))
+        lesion_win = tumour <= 0
+    if win is None or not lesion_win.any():
+        raise ValueError("phantom: the lesion falls outside the image; this anatomy cannot be rendered")
+    necrosis = np.maximum(lesion.necrosis.sd(x, y), tumour + np.float32(2.5 * lesion.capsule_thickness))
+    # Grow the necrosis (raise its level set) until it covers the required share of the lesion.
+    necrosis -= np.float32(max(0.0, float(np.quantile(necrosis[lesion_win], NECROSIS_MIN_FRACTION))))
+
+    hetero = _smooth_fields(rng, 1, cv.size, cv.size / 28)[0][win]
+    values = cv.values("tumour", hetero.shape)
+    values[0] *= 1 + np.float32(lesion.heterogeneity) * hetero  # mosaic arterial enhancement
+    values[1:3] *= 1 + np.float32(0.1) * hetero
+    cv.paint(win, tumour, values)
+    capsule = np.maximum(tumour, -(tumour + np.float32(lesion.capsule_thickness)))
+    cv.paint(win, capsule, "capsule")
+    cv.paint(win, necrosis, "necrosis")
+    for name, inside in (("lesion", lesion_win), ("necrosis", (necrosis <= 0) & lesion_win),
+                         ("capsule", (capsule <= 0) & lesion_win)):
+        labels[name] = np.zeros((cv.size, cv.size), dtype=bool)
+        labels[name][win] = inside
+    labels["viable"] = labels["lesion"] & ~labels["necrosis"] & ~labels["capsule"]
+
+
+def acquire(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What the scanner adds to a noiseless ``(3, H, W)`` rendering: a smooth multiplicative coil
+    bias field (mostly shared by the sequences), faint respiratory ghosting along the
+    phase-encoding (AP) axis, and Rician noise (the magnitude of complex Gaussian noise)."""
+    size = images.shape[-1]
+    signal = images * _bias_field(rng, size)
+    sigma = np.float32(rng.uniform(22.0, 40.0)) * np.array([1.0, 1.0, 1.3], dtype=np.float32)[:, None, None]
+    ghost = np.float32(rng.uniform(0.0, 0.03)) * np.array([0.6, 0.6, 1.0], dtype=np.float32)[:, None, None]
+    noise = rng.standard_normal((2,) + signal.shape, dtype=np.float32)
+    noise *= sigma
+    real, imag = noise[0], noise[1]  # in place from here on: these are the largest arrays of a case
+    real += signal
+    real += ghost * np.roll(signal, size // 2, axis=1)
+    real *= real
+    imag *= imag
+    real += imag
+    return np.sqrt(real, out=real)
+
+
+def _bias_field(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A ``(3, size, size)`` smooth multiplicative field: a random quadratic surface in log
+    signal (about +-12 %, the coil sensitivity), shared, plus a small tilt of each sequence's own.
+    Built from outer sums of 1-D profiles: a few full-size operations."""
+    u = np.linspace(-1, 1, size, dtype=np.float32)
+    a = rng.normal(0.0, 0.09, size=5).astype(np.float32)
+    shared = (a[0] * u + a[1] * u * u)[None, :] + (a[2] * u + a[3] * u * u)[:, None] \
+        + a[4] * u[:, None] * u[None, :]
+    tilt = rng.normal(0.0, 0.04, size=(3, 2)).astype(np.float32)
+    log_field = shared[None] + tilt[:, 0, None, None] * u[None, None, :] + tilt[:, 1, None, None] * u[None, :, None]
+    return np.exp(log_field)
+
+
+def to_uint16(images: np.ndarray) -> np.ndarray:
+    """Round and clip to the uint16 range in which phantom cases are stored."""
+    return np.clip(np.rint(images), 0, 65535).astype(np.uint16)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def case_seed(seed: int, index: int, stream: int = 0) -> int:
+    """The seed of case ``index`` in a set made with ``seed`` (whatever the set's size);
+    ``stream`` separates independent families of seeds drawn from the same ``seed``."""
+    state = np.random.SeedSequence([seed, index, stream]).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    anatomy_ss, acquisition_ss = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(anatomy_ss), np.random.default_rng(acquisition_ss)
+
+
+def anatomy_for_seed(seed: int) -> Anatomy:
+    """The anatomy that ``make_case(seed)`` draws."""
+    return sample_anatomy(_streams(seed)[0])
+
+
+def _check_size(size: int) -> None:
+    if size < MIN_SIZE:
+        raise ValueError(f"phantom: size must be at least {MIN_SIZE} pixels, got {size}")
+
+
+def _finish(seed: int, case_id: str | None, images: np.ndarray, masks: np.ndarray, blur_sigma: float,
+            rng: np.random.Generator) -> Case:
+    images = acquire(images, rng)
+    if blur_sigma > 0:
+        images = ndimage.gaussian_filter(images, sigma=(0, blur_sigma, blur_sigma))
+    return Case(case_id=case_id or f"phantom_{seed}", images=to_uint16(images), masks=masks.astype(np.uint8),
+                source="phantom", meta={"seed": seed, "generator": "phantom"})
+
+
+def make_case(seed: int, size: int = 256, case_id: str | None = None, *, blur_sigma: float = 0.0,
+              anatomy_seeds: tuple[int, int, int] | None = None) -> Case:
+    """One synthetic MTM-HCC case, deterministic for its arguments.
+
+    Returns a :class:`~gan_eval.cases.Case` with ``images`` uint16 ``(3, size, size)`` (T1
+    arterial, T1 portal-venous, T2 fat-sat; signal up to about 4000) and ``masks`` uint8
+    ``(3, size, size)``: the lesion, identical for the three sequences.
+
+    ``blur_sigma`` (pixels) blurs the acquired images, as a low-fidelity generator would.
+    ``anatomy_seeds`` draws each sequence from a different patient (the anatomy of
+    ``make_case(anatomy_seeds[k])``): an anatomically inconsistent case whose masks follow each
+    sequence's own anatomy. ``seed`` still sets the acquisition (bias field, noise).
+    """
+    _check_size(size)
+    anatomy_rng, acquisition_rng = _streams(seed)
+    if anatomy_seeds is None:
+        lesion = (rendering := render(sample_anatomy(anatomy_rng), size)).labels["lesion"]
+        return _finish(seed, case_id, rendering.images, np.repeat(lesion[None], 3, axis=0), blur_sigma, acquisition_rng)
+    renderings = [render(anatomy_for_seed(s), size) for s in anatomy_seeds]
+    images = np.stack([r.images[k] for k, r in enumerate(renderings)])
+    masks = np.stack([r.labels["lesion"] for r in renderings])
+    return _finish(seed, case_id, images, masks, blur_sigma, acquisition_rng)
+
+
+def iter_cases(n: int, seed: int, size: int = 256, prefix: str = "case", **options) -> Iterator[Case]:
+    """``n`` cases named ``{prefix}_{i:04d}``, one at a time; case ``i`` is
+    ``make_case(case_seed(seed, i), size, ...)``, the same whatever ``n`` is. ``options`` go to
+    :func:`make_case`."""
+    for i in range(n):
+        yield make_case(case_seed(seed, i), size, f"{prefix}_{i:04d}", **options)
+
+
+def make_cases(n: int, seed: int, size: int = 256, prefix: str = "case", **options) -> list[Case]:
+    """The list of :func:`iter_cases`."""
+    return list(iter_cases(n, seed, size, prefix, **options))
+
+
+def inconsistent_anatomy_seeds(n: int, seed: int, index: int) -> tuple[int, int, int]:
+    """The three patients of case ``index`` in :func:`iter_inconsistent_cases`: anatomies
+    ``index``, ``index + 1`` and ``index + 2`` (mod ``n``) of a pool drawn from ``seed``."""
+    return tuple(case_seed(seed, (index + k) % n, stream=1) for k in range(3))  # type: ignore[return-value]
+
+
+def iter_inconsistent_cases(n: int, seed: int, size: int = 256, prefix: str = "case", *, start: int = 0,
+                            stop: int | None = None) -> Iterator[Case]:
+    """Cases ``start`` to ``stop - 1`` (default: all) of a set of ``n`` anatomically inconsistent
+    cases. Case ``i`` equals ``make_case(case_seed(seed, i), size, anatomy_seeds=
+    inconsistent_anatomy_seeds(n, seed, i))``, but each pooled anatomy is rendered once instead of
+    three times: its arterial, portal and T2 images serve three neighbouring cases."""
+    if n < 3:
+        raise ValueError(f"iter_inconsistent_cases: n must be at least 3 to mix three patients, got {n}")
+    _check_size(size)
+    stop = n if stop is None else stop
+    rendered: dict[int, Rendering] = {}
+    for i in range(start, stop):
+        for j in ((i + k) % n for k in range(3)):
+            if j not in rendered:
+                rendered[j] = render(anatomy_for_seed(case_seed(seed, j, stream=1)), size)
+        parts = [rendered[(i + k) % n] for k in range(3)]
+        images = np.stack([r.images[k] for k, r in enumerate(parts)])
+        masks = np.stack([r.labels["lesion"] for r in parts])
+        case_seed_i = case_seed(seed, i)
+        yield _finish(case_seed_i, f"{prefix}_{i:04d}", images, masks, 0.0, _streams(case_seed_i)[1])
+        # Anatomy i also serves cases i - 1 and i - 2: still ahead only where the pool wraps around.
+        if not any(i < (i - k) % n < stop for k in (1, 2)):
+            del rendered[i]
