@@ -323,8 +323,11 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def resolve_weights(backbone: str, weights: str | Path | None = None) -> Path:
-    """The weights file to use for ``backbone`` (see the module docstring for the order)."""
+def resolve_weights(backbone: str, weights: str | Path | None = None, allow_download: bool = True) -> Path:
+    """The weights file to use for ``backbone`` (see the module docstring for the order).
+
+    ``allow_download=False`` only looks (the app checks on every rerun and must not touch the network).
+    """
     spec = get_spec(backbone)
     if weights is not None:
         path = Path(weights).expanduser()
@@ -340,7 +343,7 @@ def resolve_weights(backbone: str, weights: str | Path | None = None) -> Path:
     path = spec.default_path()
     if path.is_file():
         return path
-    why_not = _download(spec, path)
+    why_not = _download(spec, path) if allow_download else "downloads were not attempted"
     if path.is_file():
         return path
     raise WeightsNotFoundError(

@@ -131,6 +131,14 @@ def test_an_unreachable_download_host_is_reported_as_offline(monkeypatch):
         resolve_backbone("inception-v3")
 
 
+def test_looking_without_download_never_touches_the_network(monkeypatch):
+    monkeypatch.delenv(backbones.OFFLINE_ENV)
+    monkeypatch.setattr(backbones.socket, "create_connection",
+                        lambda *a, **k: pytest.fail("allow_download=False must not open a connection"))
+    with pytest.raises(WeightsNotFoundError, match="downloads were not attempted"):
+        resolve_weights("inception-v3", allow_download=False)
+
+
 def test_missing_fid_weights_name_the_pytorch_fid_file():
     with pytest.raises(WeightsNotFoundError, match="pt_inception-2015-12-05-6726825d.pth.*GAN_EVAL_FID_INCEPTION_WEIGHTS"):
         resolve_backbone("fid-inception")

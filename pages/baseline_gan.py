@@ -1,0 +1,96 @@
+"""Baseline GAN: train a data-efficient GAN on the real cases, watch it learn, score its output."""
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from gan_eval.figures import loss_curves
+from gan_eval.gan import runs
+from gan_eval.gan.config import TrainConfig
+from gan_eval.workspace import REAL
+from ui import state
+
+BASELINE = "baseline-gan"
+
+st.subheader("Baseline GAN")
+ws = state.workspace()
+if ws.real is None:
+    st.info("Add a real set on the Workspace page first: the baseline GAN trains on it.")
+    st.stop()
+
+cuda = state.cuda_available()
+with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_runs_dir)):
+    with st.form("train"):
+        cols = st.columns(4)
+        resolution = cols[0].selectbox("Resolution", [64, 128] + ([256] if cuda else []))
+        steps = cols[1].number_input("Steps", 10, 200_000, 2000, 10)
+        batch_size = cols[2].number_input("Batch size", 2, 128, 16)
+        seed = cols[3].number_input("Seed", 0, 2**31 - 1, 0)
+        cols = st.columns(4)
+        lr_g = cols[0].number_input("Generator learning rate", 1e-5, 1e-2, 2e-4, format="%.5f")
+        lr_d = cols[1].number_input("Discriminator learning rate", 1e-5, 1e-2, 2e-4, format="%.5f")
+        augment = cols[2].toggle("DiffAugment (translation + cutout)", value=True)
+        sample_every = cols[3].number_input("Sample grid every N steps", 10, 10_000, 100)
+        if st.form_submit_button("Start training", type="primary"):
+            config = TrainConfig(resolution=resolution, steps=int(steps), batch_size=int(batch_size), seed=int(seed),
+                                 lr_g=lr_g, lr_d=lr_d, augment=augment, sample_every=int(sample_every))
+            name = time.strftime("run-%Y%m%d-%H%M%S")
+            runs.start_run(ws.archive_path(REAL), ws.gan_runs_dir / name, config)
+            st.session_state["gan-run"] = name
+            st.rerun()
+
+all_runs = runs.list_runs(ws.gan_runs_dir)
+if not all_runs:
+    st.info("No training run yet: start one above. At 64x64 a CPU run makes a few steps per second.")
+    st.stop()
+
+st.dataframe(pd.DataFrame([{"run": r["name"], "state": r["status"]["state"], "step": r["status"]["step"],
+                            "of": r["status"]["total"], "resolution": r["config"]["resolution"],
+                            "batch": r["config"]["batch_size"], "augment": r["config"]["augment"],
+                            "seed": r["config"]["seed"]} for r in all_runs]), hide_index=True)
+names = [r["name"] for r in all_runs]
+name = st.selectbox("Run", names, index=names.index(st.session_state.get("gan-run", names[0]))
+                    if st.session_state.get("gan-run") in names else 0, key="gan-run-choice")
+run_dir = ws.gan_runs_dir / name
+
+
+@st.fragment(run_every=2.0)
+def live_view() -> None:
+    status = runs.read_status(run_dir)
+    log = runs.read_log(run_dir)
+    active = status["state"] in runs.ACTIVE_STATES
+    rate = log[-1].get("steps_per_s") if log else None
+    left = (status["total"] - status["step"]) / rate if rate else None
+    text = f"{status['state']} · step {status['step']} of {status['total']}"
+    text += f" · {rate:.2f} steps/s" if rate else ""
+    text += f" · ~{left / 60:.1f} min left" if left and active else ""
+    st.progress(min(status["step"] / max(status["total"], 1), 1.0), text=text)
+    if status["state"] == "failed":
+        st.error(f"Training failed: {status['error']}")
+    buttons = st.columns(3)
+    if active and buttons[0].button("Stop", key="gan-stop"):
+        runs.request_stop(run_dir)
+    if not active and status["state"] != "finished" and buttons[0].button("Resume", key="gan-resume"):
+        runs.resume_run(run_dir)
+        st.rerun(scope="fragment")
+    left_col, right_col = st.columns([3, 2])
+    if log:
+        left_col.plotly_chart(loss_curves(log), key="gan-losses")
+    sample = runs.latest_sample(run_dir)
+    if sample is not None:
+        right_col.image(str(sample), caption=f"{sample.stem.replace('_', ' ')} · columns: T1 arterial, "
+                                             "T1 portal-venous, T2 (EMA generator, fixed latents)")
+
+
+live_view()
+
+st.markdown("#### Score the baseline like any team")
+status = runs.read_status(run_dir)
+if status["state"] in runs.ACTIVE_STATES:
+    st.caption("Stop the run (or let it finish) to generate cases from its last checkpoint.")
+elif st.button(f"Generate 1000 cases and add as submission '{BASELINE}'", type="primary", key="gan-generate"):
+    with st.spinner("Generating 1000 cases, validating and adding them to the workspace…"):
+        entry, report = state.add_gan_submission(ws, run_dir, BASELINE)
+    st.success(f"Added '{BASELINE}' with {entry.n_accepted} cases; embedding and scoring run in the background. "
+               "It appears on the Leaderboard and the Embedding map when done.")

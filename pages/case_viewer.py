@@ -1,0 +1,55 @@
+"""Case viewer: three sequences side by side, window/level, zoom, mask overlay, nearest real case."""
+
+import streamlit as st
+
+from gan_eval.diagnosis import nearest_real
+from gan_eval.workspace import REAL
+from ui import components, state
+
+ws = state.workspace()
+result = state.evaluation(ws)
+if result is None:
+    st.stop()
+
+st.subheader("Case viewer")
+names = [REAL] + list(result["submissions"])
+wanted_set, wanted_case = st.session_state.pop("viewer_case", (None, None))
+if wanted_set in names:
+    st.session_state["viewer-set"] = wanted_set
+mode = st.radio("Mode", ["Single case", "Cluster-selected gallery"], horizontal=True, key="viewer-mode")
+set_name = st.selectbox("Set", names, key="viewer-set")
+cases = state.case_set(ws, set_name)
+
+if mode == "Cluster-selected gallery":
+    if set_name == REAL:
+        st.info("The gallery shows a submission's 10 K-means-selected cases: choose a submission.")
+        st.stop()
+    selected = result["submissions"][set_name]["selected_cases"]
+    st.caption(f"The case nearest each of the {len(selected)} K-means centres (seed {result['seed']}): "
+               "what the radiologists rate.")
+    components.gallery([(cid, cases.by_id(cid)) for cid in selected], columns=2)
+    st.stop()
+
+ids = cases.ids
+if wanted_case in ids:
+    st.session_state["viewer-index"] = ids.index(wanted_case)
+index = st.session_state.setdefault("viewer-index", 0) % len(ids)
+nav = st.columns([1, 1, 4])
+if nav[0].button("◀ Previous", key="viewer-prev"):
+    index = (index - 1) % len(ids)
+if nav[1].button("Next ▶", key="viewer-next"):
+    index = (index + 1) % len(ids)
+index = ids.index(nav[2].selectbox("Case", ids, index=index, key=f"viewer-case-{set_name}-{index}"))
+st.session_state["viewer-index"] = index
+case = cases[index]
+components.case_viewer(case, key="viewer", title=f"{set_name} / {case.case_id}")
+
+if set_name != REAL:
+    real_emb = state.embeddings(ws, REAL)
+    emb = state.embeddings(ws, set_name)
+    real_index, distance, typical = nearest_real(emb.features[emb.case_ids.index(case.case_id)], real_emb.features)
+    twin = state.case_set(ws, REAL).by_id(real_emb.case_ids[real_index])
+    st.markdown(f"**Nearest real case: {twin.case_id}** — distance {distance:.2f} in {emb.backbone} space "
+                f"(the typical nearest-neighbour distance between real cases is {typical:.2f}; "
+                f"ratio {distance / typical:.2f}, well below 1 suggests a copy).")
+    components.case_viewer(twin, key="viewer-twin", title=f"real / {twin.case_id}")

@@ -1,0 +1,101 @@
+"""Reader study: blinded rating of the cluster-selected cases, and the organiser's view."""
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from gan_eval import reader_study as rs
+from ui import components, state
+
+st.subheader("Reader study")
+configured = rs.jury_password(st.secrets)
+if configured is None:
+    st.warning(rs.JURY_PASSWORD_HELP)
+    st.stop()
+
+if "reader" not in st.session_state:
+    with st.form("sign-in"):
+        reader = st.text_input("Your name (as it should appear in the study)")
+        password = st.text_input("Jury password", type="password")
+        if st.form_submit_button("Sign in"):
+            if not reader.strip():
+                st.error("Enter your name to sign in.")
+            elif not rs.check_password(password, configured):
+                st.error("Wrong jury password.")
+            else:
+                st.session_state["reader"] = reader.strip()
+                st.rerun()
+    st.stop()
+
+ws = state.workspace()
+result = state.evaluation(ws)
+if result is None:
+    st.stop()
+study = rs.ReaderStudy(ws.reader_db)
+if not study.is_closed():
+    study.register_items({team: s["selected_cases"] for team, s in result["submissions"].items()})
+reader = st.session_state["reader"]
+st.caption(f"Signed in as **{reader}**.")
+reading, organiser = st.tabs(["Read cases", "Organiser"])
+
+with reading:
+    order = study.reader_order(reader)
+    rated, total = study.progress(reader)
+    st.progress(rated / total if total else 0.0, text=f"{rated} of {total} cases rated")
+    if study.is_closed():
+        st.info("Reading is closed. The organiser can reopen it.")
+    elif not order:
+        st.info("No case to read yet.")
+    else:
+        if st.session_state.get("reading-item") not in order:
+            st.session_state["reading-item"] = study.next_unrated(reader) or order[0]
+        item = st.session_state["reading-item"]
+        position = order.index(item)
+        team, case_id = study.item_reference(item)
+        st.markdown(f"**Case {position + 1} of {len(order)}**")
+        components.case_viewer(state.case_set(ws, team).by_id(case_id), key="reading", mask_toggle=False)
+        previous = study.ratings_for(reader, item)
+        with st.form("rating"):
+            values = {c.key: st.radio(c.question, range(rs.RATING_MIN, rs.RATING_MAX + 1), horizontal=True,
+                                      index=previous.get(c.key, 0), key=f"rate-{c.key}-{position}")
+                      for c in rs.CRITERIA}
+            buttons = st.columns(3)
+            back = buttons[0].form_submit_button("◀ Back")
+            skip = buttons[1].form_submit_button("Skip ▶")
+            save = buttons[2].form_submit_button("Save and next", type="primary")
+        if save:
+            study.save_ratings(reader, item, values)
+        if save or skip:
+            st.session_state["reading-item"] = study.next_unrated(reader, after=item) or order[(position + 1) % len(order)]
+            st.rerun()
+        if back:
+            st.session_state["reading-item"] = order[position - 1]
+            st.rerun()
+        st.caption("Ratings are 0 (no) to 4 (yes, fully). Saved ratings can be changed by coming back to a case.")
+
+with organiser:
+    progress = study.progress_all()
+    st.markdown("#### Reading progress")
+    if progress:
+        st.dataframe(pd.DataFrame([{"reader": r, "rated": n, "total": t} for r, (n, t) in progress.items()]),
+                     hide_index=True)
+    else:
+        st.info("No ratings yet.")
+    closed = st.toggle("Reading closed (results un-blinded)", value=study.is_closed(), key="reading-closed")
+    if closed != study.is_closed():
+        study.close_reading() if closed else study.reopen()
+        st.rerun()
+    if closed:
+        qualitative = study.qualitative_scores()
+        agreement = study.agreement()
+        agreement_text = (f"ICC(2,1) {agreement.icc:.2f}, Kendall's W {agreement.kendall_w:.2f} "
+                          f"({agreement.n_readers} readers, {agreement.n_cases} cases)"
+                          if agreement.reason is None else agreement.reason)
+        st.markdown(f"#### Qualitative scores (0–20) · agreement: {agreement_text}")
+        st.dataframe(pd.DataFrame(study.criterion_means()).T.assign(qualitative=pd.Series(qualitative)))
+        buffer = io.StringIO()
+        study.export_csv(buffer)
+        st.download_button("Download ratings (CSV)", buffer.getvalue().encode(), "reader_study.csv", "text/csv")
+    else:
+        st.caption("Team results stay hidden while reading is open.")

@@ -1,0 +1,210 @@
+"""Every page of the Streamlit app, driven by AppTest on a small demo workspace."""
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gan_eval.archives import write_archive
+from gan_eval.evaluation import evaluate_workspace
+from gan_eval.phantom import make_cases
+from gan_eval.scoring import leaderboard_rows
+from gan_eval.workspace import REAL
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = ["leaderboard", "embedding_map", "case_viewer", "diagnosis", "reader_study", "baseline_gan", "workspace"]
+
+
+def open_app(ws, page: str, **state) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["workspace_root"] = str(ws.root)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    """All visible text of the page (markdown, captions, alerts, widget labels)."""
+    parts = []
+    for kind in ("markdown", "caption", "info", "success", "warning", "error", "subheader", "title"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    for kind in ("button", "selectbox", "radio", "text_input", "toggle", "slider", "multiselect"):
+        parts += [str(w.label) for w in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_error(small_workspace, page, monkeypatch):
+    monkeypatch.setenv("GAN_EVAL_JURY_PASSWORD", "s3cret")
+    at = open_app(small_workspace, page)
+    assert not at.exception, at.exception
+    # The diagnosis page shows its verdicts as alerts; every other red box would be a failure.
+    problems = [e.value for e in at.error if not (page == "diagnosis" and e.value.startswith("**"))]
+    assert not problems, problems
+
+
+def test_leaderboard_matches_the_library(small_workspace):
+    expected = leaderboard_rows(evaluate_workspace(small_workspace))
+    at = open_app(small_workspace, "leaderboard")
+    table = at.dataframe[0].value
+    assert list(table.index) == [row["submission"] for row in expected]
+    for row in expected:
+        for key in ("fid", "fid_score", "diversity_score", "quantitative_score", "loo_accuracy"):
+            assert table.loc[row["submission"], key] == pytest.approx(row[key], rel=1e-12)
+    # The gauges show the selected submission's values (accuracy and diversity).
+    chosen = at.selectbox(key="leaderboard-submission").value
+    scores = evaluate_workspace(small_workspace)["submissions"][chosen]
+    gauges = [f for f in figures(at) if f["data"][0]["type"] == "indicator"]
+    values = [g["data"][0]["value"] for g in gauges]
+    assert values[0] == pytest.approx(scores["loo_accuracy"] * 100)
+    assert gauges[0]["data"][0]["gauge"]["threshold"]["value"] == 50.0
+    assert values[1:] == pytest.approx([scores["diversity_score"], scores["fid_score"], scores["quantitative_score"]])
+    assert "efficientnet-lite0" in texts(at)
+
+
+def test_map_selection_opens_the_viewer_with_nearest_real_case(small_workspace):
+    result = evaluate_workspace(small_workspace)
+    case_id = result["submissions"]["memorized"]["selected_cases"][0]
+    at = open_app(small_workspace, "embedding_map", **{"map-selection": [("memorized", case_id)]})
+    assert not at.exception
+    assert at.get("plotly_chart"), "the map is drawn"
+    assert len(at.image) >= 1, "the selection gallery shows the case"
+    open_button = at.button(key="map-open")
+    assert case_id in open_button.label
+    at = open_button.click().run()
+    assert not at.exception
+    page_text = texts(at)
+    assert f"memorized / {case_id}" in json.dumps(figures(at)[0]["layout"]["title"])
+    assert "Nearest real case" in page_text
+    # memorized cases are near-copies: the nearest real case is much closer than real cases are to each other.
+    nearest = [m.value for m in at.markdown if "Nearest real case" in m.value][0]
+    ratio = float(nearest.split("ratio ")[1].split(",")[0])
+    assert ratio < 0.5
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_upload_validates_and_bad_uploads_change_nothing(small_workspace, tmp_path):
+    from gan_eval.workspace import Workspace, open_demo_workspace
+
+    ws = Workspace(tmp_path / "upload-ws")
+    archive = tmp_path / "team.zip"
+    write_archive(make_cases(12, seed=9, size=64, prefix="upl"), archive)
+    at = open_app(ws, "workspace")
+    at.file_uploader(key="up-subs").set_value([("team.zip", archive.read_bytes(), "application/zip")])
+    at.text_input(key="up-teams").set_value("team-x")
+    at = at.form_submit_button[1].click().run()
+    assert not at.exception
+    assert any("added as submission **team-x** with 12 cases" in s.value for s in at.success)
+    assert "team-x" in ws.submissions
+
+    nan = np.eye(16)
+    nan[3, 3] = np.nan
+    good = _npz(t1_arterial=np.eye(16), t1_portal=np.eye(16) * 2, t2=np.eye(16) * 3)
+    bad_uploads = {
+        "corrupt.zip": b"PK\x03\x04 not really a zip",
+        "traversal.zip": _zip({"../../escape.npz": good}),
+        "nan.zip": _zip({"c_nan.npz": _npz(t1_arterial=nan, t1_portal=np.eye(16), t2=np.eye(16))}),
+    }
+    before = (ws.root / "workspace.json").read_text()
+    for name, data in bad_uploads.items():
+        at.file_uploader(key="up-subs").set_value([(name, data, "application/zip")])
+        at.text_input(key="up-teams").set_value("evil")
+        at = at.form_submit_button[1].click().run()
+        assert not at.exception
+        errors = " ".join(e.value for e in at.error)
+        assert f"**{name}** was not added" in errors and "Nothing in the workspace was changed" in errors
+    assert (ws.root / "workspace.json").read_text() == before
+    assert not (tmp_path / "escape.npz").exists()
+    assert list(ws.submissions) == ["team-x"]
+    # A partly bad archive is added with its good cases, and the table shows the rejected case and why.
+    mixed = _zip({"ok.npz": good, "c_nan.npz": _npz(t1_arterial=nan, t1_portal=np.eye(16), t2=np.eye(16))})
+    at.file_uploader(key="up-subs").set_value([("mixed.zip", mixed, "application/zip")])
+    at.text_input(key="up-teams").set_value("mixed")
+    at = at.form_submit_button[1].click().run()
+    rejected = at.dataframe[0].value
+    assert list(rejected["case"]) == ["c_nan"] and "NaN" in rejected["reason"].iloc[0]
+
+
+def test_reader_study_is_blinded_and_password_protected(small_workspace, monkeypatch):
+    monkeypatch.delenv("GAN_EVAL_JURY_PASSWORD", raising=False)
+    at = open_app(small_workspace, "reader_study")
+    assert "No jury password is configured" in texts(at)
+
+    monkeypatch.setenv("GAN_EVAL_JURY_PASSWORD", "s3cret")
+    at = open_app(small_workspace, "reader_study")
+    at.text_input[0].set_value("Dr Reader")
+    at.text_input[1].set_value("wrong")
+    at = at.form_submit_button[0].click().run()
+    assert any("Wrong jury password" in e.value for e in at.error)
+    at.text_input[1].set_value("s3cret")
+    at = at.form_submit_button[0].click().run()
+    assert not at.exception
+    shown = texts(at) + json.dumps(figures(at)) + " ".join(str(i.proto) for i in at.image)
+    result = evaluate_workspace(small_workspace)
+    assert "Case 1 of" in shown
+    for team, scores in result["submissions"].items():
+        assert team not in shown.replace("Sign in", "")
+        for case_id in scores["selected_cases"]:
+            assert case_id not in shown
+    for entry in small_workspace.submissions.values():
+        assert entry.filename not in shown and entry.sha256[:12] not in shown
+    # Rate the first case: it is stored and progress moves on.
+    for radio in at.radio:
+        if radio.key and radio.key.startswith("rate-"):
+            radio.set_value(3)
+    save = [b for b in at.form_submit_button if b.label == "Save and next"][0]
+    at = save.click().run()
+    assert not at.exception
+    assert any("1 of" in str(p.proto.text) for p in at.get("progress"))
+
+
+def test_baseline_gan_page_starts_and_stops_a_run(small_workspace, tmp_path):
+    import time
+
+    from gan_eval.gan import runs
+    from gan_eval.workspace import Workspace
+
+    ws = Workspace(tmp_path / "gan-ws")
+    ws.add_archive(REAL, small_workspace.archive_path(REAL), filename="real.zip")
+    at = open_app(ws, "baseline_gan")
+    assert not at.exception
+    at.number_input[0].set_value(10_000)   # steps: long enough that only Stop can end it
+    at.number_input[1].set_value(4)        # batch size
+    at = [b for b in at.form_submit_button if b.label == "Start training"][0].click().run()
+    assert not at.exception
+    (run,) = runs.list_runs(ws.gan_runs_dir)
+    assert run["config"]["steps"] == 10_000 and run["config"]["batch_size"] == 4
+    deadline = time.time() + 120
+    while runs.read_status(run["run_dir"])["state"] != "running" and time.time() < deadline:
+        time.sleep(0.5)
+    at = at.run()
+    at = at.button(key="gan-stop").click().run()
+    while runs.read_status(run["run_dir"])["state"] == "running" and time.time() < deadline:
+        time.sleep(0.5)
+    status = runs.read_status(run["run_dir"])
+    assert status["state"] == "stopped", status
+    assert 0 < status["step"] < 10_000
+    at = at.run()
+    assert at.button(key="gan-resume") is not None

@@ -1,0 +1,99 @@
+"""Workspace: sets are validated before they are registered, and a refused archive changes nothing."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from gan_eval.archives import ArchiveError, write_archive
+from gan_eval.phantom import make_cases
+from gan_eval.workspace import REAL, Workspace, check_team_name
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory):
+    d = tmp_path_factory.mktemp("archives")
+    write_archive(make_cases(6, seed=1, size=48, prefix="real"), d / "real.zip")
+    write_archive(make_cases(5, seed=2, size=48, prefix="team"), d / "team.zip")
+    return d
+
+
+def snapshot(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def test_add_and_remove_sets(tmp_path, archives):
+    ws = Workspace(tmp_path / "ws")
+    entry, report = ws.add_archive(REAL, archives / "real.zip")
+    assert entry.n_accepted == 6 and report.ok
+    ws.add_archive("team-a", archives / "team.zip")
+    ws.add_archive("team-b", archives / "team.zip")   # same bytes: one stored archive
+    assert ws.set_names() == [REAL, "team-a", "team-b"]
+    assert len(list((ws.root / "archives").iterdir())) == 2
+    assert ws.case_set("team-a").ids == [c.case_id for c in make_cases(5, seed=2, size=48, prefix="team")]
+    assert ws.report("team-a")["accepted"] == 5
+    ws.remove_submission("team-a")
+    assert (ws.root / ws.entry("team-b").archive).exists()   # still referenced by team-b
+    ws.remove_submission("team-b")
+    assert len(list((ws.root / "archives").iterdir())) == 1
+    # A second Workspace object on the same folder sees the same state (it lives on disk).
+    assert Workspace(tmp_path / "ws").set_names() == [REAL]
+
+
+def _zip_with(tmp_path, name, members: dict[str, bytes]):
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as zf:
+        for member, data in members.items():
+            zf.writestr(member, data)
+    return path
+
+
+def _npz_bytes(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_bad_archives_change_nothing(tmp_path, archives):
+    ws = Workspace(tmp_path / "ws")
+    ws.add_archive(REAL, archives / "real.zip")
+    ws.add_archive("team", archives / "team.zip")
+    before = snapshot(ws.root)
+
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes(b"PK\x03\x04 this is not a zip")
+    with pytest.raises(ArchiveError, match="corrupt.zip"):
+        ws.add_archive("evil", corrupt)
+    good = _npz_bytes(t1_arterial=np.eye(8), t1_portal=np.eye(8), t2=np.eye(8))
+    traversal = _zip_with(tmp_path, "traversal.zip", {"../escape.npz": good})
+    with pytest.raises(ArchiveError, match="escapes"):
+        ws.add_archive("evil", traversal)
+    nan = np.eye(8)
+    nan[0, 0] = np.nan
+    only_bad = _zip_with(tmp_path, "nan.zip", {"c1.npz": _npz_bytes(t1_arterial=nan, t1_portal=np.eye(8), t2=np.eye(8))})
+    with pytest.raises(ArchiveError, match="no valid case"):
+        ws.add_archive("evil", only_bad)
+    with pytest.raises(ValueError, match="team name '../x' is not allowed"):
+        ws.add_archive("../x", archives / "team.zip")
+    with pytest.raises(ValueError, match="reserved"):
+        check_team_name("real")
+
+    assert snapshot(ws.root) == before
+    assert not (tmp_path / "escape.npz").exists()
+    assert ws.set_names() == [REAL, "team"]
+
+
+def test_partly_bad_archive_keeps_good_cases_and_reports_the_rest(tmp_path, archives):
+    ws = Workspace(tmp_path / "ws")
+    good = _npz_bytes(t1_arterial=np.eye(8), t1_portal=np.eye(8) * 2, t2=np.eye(8) * 3)
+    nan = np.eye(8)
+    nan[0, 0] = np.nan
+    mixed = _zip_with(tmp_path, "mixed.zip", {"ok.npz": good, "bad.npz": _npz_bytes(t1_arterial=nan, t1_portal=np.eye(8),
+                                                                                       t2=np.eye(8))})
+    entry, report = ws.add_archive("mixed", mixed)
+    assert entry.n_accepted == 1 and entry.n_rejected == 1
+    stored = ws.report("mixed")
+    assert stored["rejected"][0]["case"] == "bad" and "NaN" in stored["rejected"][0]["reason"]
+    assert json.loads((ws.root / "workspace.json").read_text())["submissions"]["mixed"]["n_rejected"] == 1
