@@ -33,18 +33,18 @@ REAL_NAME = "real"
 REAL_CASES = 91  # the SFR 2021 challenge's real set
 SUBMISSION_CASES = 1000
 SMALL_CASES = 100
-PROTOTYPES = 5  # distinct cases behind the collapsed submission
+PROTOTYPES = 3  # distinct cases behind the collapsed submission
 MANIFEST = "demo_manifest.json"
 
 # What each demo submission shows, in the order the app lists them.
 DEMO_SUBMISSIONS: dict[str, str] = {
     "good": "1000 fresh cases from the real distribution: what a faithful generator scores.",
-    "collapsed": "1000 cases made from 5 prototypes plus small noise and one-pixel shifts: mode collapse "
-                 "(low diversity, low recall and coverage).",
+    "collapsed": f"1000 cases made from {PROTOTYPES} prototypes plus small noise and one-pixel shifts: mode "
+                 "collapse (separable from the real set, realistic but with low recall).",
     "memorized": "1000 near-copies of the 91 real cases: memorisation (each case is far closer to "
                  "one real case than to anything else).",
     "blurry": "1000 heavily blurred cases: low fidelity (high FID, low precision).",
-    "inconsistent": "1000 cases whose three sequences come from three different patients: "
+    "inconsistent": "1000 cases whose T2 comes from another patient than their two T1 phases: "
                     "cross-sequence inconsistency.",
     "small": "100 fresh cases: too few for stable metrics (wide confidence intervals).",
 }

@@ -16,30 +16,31 @@ from scipy.spatial.distance import cdist
 MEMORISATION_ACCURACY = 0.30      # below: generated cases sit on top of real ones
 MEMORISED_FRACTION = 0.20         # or: more than this fraction flagged as copies
 SEPARABLE_ACCURACY = 0.80         # above: real and generated are easily told apart
-COLLAPSE_COVERAGE = 0.30          # separable, realistic (precision >= LOW_FIDELITY_PRECISION) AND
-                                  # coverage below this: a few realistic modes cover the real set
+COLLAPSE_RECALL = 0.30            # separable, realistic (precision >= LOW_FIDELITY_PRECISION) AND
+                                  # recall below this: a few realistic modes, most real cases unreached
 LOW_FIDELITY_PRECISION = 0.50     # separable AND precision below this: samples off the real manifold
 
 
 @dataclass(frozen=True)
 class Finding:
-    label: str        # "healthy", "memorisation", "mode collapse", "low fidelity", "inconsistent sequences"
+    label: str        # healthy, memorisation, mode collapse, low fidelity, inconsistent sequences, distinguishable
     severity: str     # "ok", "warning", "problem"
     because: str      # the numbers and thresholds that triggered it
 
 
 def diagnose(scores: dict) -> list[Finding]:
     """Findings for one submission's scores (a value of ``scoring.evaluate(...)['submissions']``)."""
-    acc, coverage, precision = scores["loo_accuracy"], scores["coverage"], scores["precision"]
+    acc, precision, recall = scores["loo_accuracy"], scores["precision"], scores["recall"]
     findings = []
     if acc < MEMORISATION_ACCURACY or scores["memorized_fraction"] > MEMORISED_FRACTION:
         findings.append(Finding("memorisation", "problem",
                                 f"1-NN accuracy {acc:.1%} (< {MEMORISATION_ACCURACY:.0%}) or memorised fraction "
                                 f"{scores['memorized_fraction']:.1%} (> {MEMORISED_FRACTION:.0%})"))
-    if acc > SEPARABLE_ACCURACY and coverage < COLLAPSE_COVERAGE and precision >= LOW_FIDELITY_PRECISION:
+    if acc > SEPARABLE_ACCURACY and recall < COLLAPSE_RECALL and precision >= LOW_FIDELITY_PRECISION:
         findings.append(Finding("mode collapse", "problem",
-                                f"1-NN accuracy {acc:.1%} (> {SEPARABLE_ACCURACY:.0%}) and coverage {coverage:.2f} "
-                                f"(< {COLLAPSE_COVERAGE:.2f}): the cases cluster on a few modes"))
+                                f"1-NN accuracy {acc:.1%} (> {SEPARABLE_ACCURACY:.0%}), precision {precision:.2f} "
+                                f"(realistic) but recall {recall:.2f} (< {COLLAPSE_RECALL:.2f}): the cases cluster on "
+                                "a few modes and miss most of the real variety"))
     if acc > SEPARABLE_ACCURACY and precision < LOW_FIDELITY_PRECISION:
         findings.append(Finding("low fidelity", "problem",
                                 f"1-NN accuracy {acc:.1%} (> {SEPARABLE_ACCURACY:.0%}) and precision {precision:.2f} "
@@ -49,9 +50,13 @@ def diagnose(scores: dict) -> list[Finding]:
                                 f"cross-sequence anatomy similarity {scores['consistency']:.2f} against "
                                 f"{scores['consistency_real']:.2f} for the real cases: the three sequences of a "
                                 "case do not show the same anatomy"))
+    if not findings and acc > SEPARABLE_ACCURACY:
+        findings.append(Finding("distinguishable", "warning",
+                                f"1-NN accuracy {acc:.1%} (> {SEPARABLE_ACCURACY:.0%}) although precision and recall "
+                                "look fine: something systematic tells generated cases apart (check the viewer)"))
     if not findings:
         findings.append(Finding("healthy", "ok", f"1-NN accuracy {acc:.1%}, precision {precision:.2f}, "
-                                                 f"coverage {coverage:.2f}: no problem detected"))
+                                                 f"recall {recall:.2f}: no problem detected"))
     return findings
 
 

@@ -25,7 +25,9 @@ RESULTS_VERSION = "1"
 
 def embed_set(ws: Workspace, name: str, progress: Progress | None = None) -> EmbeddingSet:
     """The embeddings of one registered set, from the workspace cache when present."""
-    report = (lambda done, total: progress(done, total, f"embedding {name}")) if progress else None
+    # The archive stream does not know its length up front; the workspace recorded it at upload.
+    expected = ws.entry(name).n_accepted
+    report = (lambda done, total: progress(done, total or expected, f"embedding {name}")) if progress else None
     emb = embed_path(ws.archive_path(name), backbone=ws.backbone, weights=ws.weights, progress=report,
                      cache=ws.cache_dir)
     emb.name = name

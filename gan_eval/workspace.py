@@ -264,9 +264,12 @@ def open_demo_workspace(root: str | Path | None = None, seed: int = 0,
                         **demo_options) -> Workspace:
     """The built-in demo workspace: phantom real set and the demo submissions, built on first use.
 
-    ``demo_options`` go to ``gan_eval.demo.build_demo`` (size, n_real, n_cases, n_small).
+    ``demo_options`` go to ``gan_eval.demo.build_demo`` (size, n_real, n_cases, n_small, workers;
+    by default all cores render).
     """
-    from .demo import DEMO_SUBMISSIONS, build_demo
+    from .demo import DEMO_SUBMISSIONS, build_demo, default_workers
+
+    demo_options.setdefault("workers", default_workers())
 
     ws = Workspace(root or default_home() / "demo")
     missing = [name for name in [REAL, *DEMO_SUBMISSIONS] if name not in ws.set_names()]

@@ -24,10 +24,11 @@ with st.expander("Thresholds used"):
         f"- memorisation: 1-NN accuracy < {diagnosis.MEMORISATION_ACCURACY:.0%} or memorised fraction > "
         f"{diagnosis.MEMORISED_FRACTION:.0%}\n"
         f"- mode collapse: accuracy > {diagnosis.SEPARABLE_ACCURACY:.0%}, precision ≥ {diagnosis.LOW_FIDELITY_PRECISION} "
-        f"and coverage < {diagnosis.COLLAPSE_COVERAGE}\n"
+        f"and recall < {diagnosis.COLLAPSE_RECALL}\n"
         f"- low fidelity: accuracy > {diagnosis.SEPARABLE_ACCURACY:.0%} and precision < "
         f"{diagnosis.LOW_FIDELITY_PRECISION}\n"
         "- inconsistent sequences: mean cross-sequence anatomy similarity below the real set's 5th percentile\n"
+        f"- distinguishable (warning): accuracy > {diagnosis.SEPARABLE_ACCURACY:.0%} with none of the above\n"
         f"- healthy: none of the above. Backbone **{result['backbone']}**, seed {result['seed']}.")
 
 real, generated = state.embeddings(ws, REAL), state.embeddings(ws, name)

@@ -152,8 +152,8 @@ def test_pooled_inconsistent_cases_equal_make_case():
         np.testing.assert_array_equal(pooled[i].images, expected.images)
         np.testing.assert_array_equal(pooled[i].masks, expected.masks)
         assert pooled[i].case_id == expected.case_id
-    with pytest.raises(ValueError, match="n must be at least 3"):
-        next(phantom.iter_inconsistent_cases(2, seed=9, size=48))
+    with pytest.raises(ValueError, match="n must be at least 2"):
+        next(phantom.iter_inconsistent_cases(1, seed=9, size=48))
 
 
 def test_anatomy_varies_between_patients():

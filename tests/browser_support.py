@@ -1,0 +1,260 @@
+"""Drive the dashboard in a real browser: start ``streamlit run app.py`` on 127.0.0.1 and Debian's
+Chromium through Playwright. Shared by ``tests/test_browser.py`` and ``scripts/screenshots.py``.
+
+Nothing here downloads a browser: Playwright launches the system Chromium at ``CHROMIUM``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+# Offline, sandbox-less (containers run as root) and quiet: no GPU, no QUIC, no background traffic.
+# SwiftShader draws the WebGL (Scattergl) embedding map without a GPU.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--enable-unsafe-swiftshader"]
+SERVER_START_TIMEOUT = 60.0  # seconds; the first run also imports torch
+PAGE_TIMEOUT = 90.0  # seconds for a page to render its main content
+
+
+@dataclass(frozen=True)
+class AppPage:
+    title: str  # the sidebar link text (st.Page title in app.py)
+    path: str  # URL path: st.navigation names it after the file; the default page lives at "/"
+    heading: str  # the page's subheader, proof that its main content rendered
+    # Error alerts that are content, not failures (a regex on the alert's text), e.g. a diagnosis verdict.
+    expected_errors: str | None = None
+
+
+PAGES = {
+    "leaderboard": AppPage("Leaderboard", "", "Leaderboard"),
+    "embedding_map": AppPage("Embedding map", "embedding_map", "Embedding map"),
+    "case_viewer": AppPage("Case viewer", "case_viewer", "Case viewer"),
+    "diagnosis": AppPage("Diagnosis", "diagnosis", "Diagnosis",
+                         expected_errors=r"(Memorisation|Mode collapse|Low fidelity|Inconsistent sequences) — "),
+    "reader_study": AppPage("Reader study", "reader_study", "Reader study"),
+    "baseline_gan": AppPage("Baseline GAN", "baseline_gan", "Baseline GAN"),
+    "workspace": AppPage("Workspace & upload", "workspace", "Workspace & upload"),
+}
+
+
+class AppCrashed(AssertionError):
+    """The page shows an exception box or an error alert."""
+
+
+def chromium_available() -> bool:
+    return CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def streamlit_server(home: Path, jury_password: str, port: int | None = None) -> Iterator[str]:
+    """Run the dashboard with ``GAN_EVAL_HOME=home`` on 127.0.0.1; yields its base URL.
+
+    The server is always terminated on exit. If it does not become healthy in time, its log is in
+    the error message.
+    """
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = os.environ | {"GAN_EVAL_HOME": str(home), "GAN_EVAL_JURY_PASSWORD": jury_password,
+                        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while not _healthy(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"streamlit did not start on {url} (exit code {server.poll()}):\n"
+                                       + log.read().decode(errors="replace"))
+                time.sleep(0.25)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@contextmanager
+def chromium_page(width: int = 1400, height: int = 1000) -> Iterator:
+    """A Playwright page in Debian's Chromium; the browser is closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(PAGE_TIMEOUT * 1000)
+            yield page
+        finally:
+            browser.close()
+
+
+# Every plotly chart has drawn its SVG and no element is still a loading skeleton.
+_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))
+                 && !document.querySelector('[data-testid="stSkeleton"]')"""
+
+
+def wait_until_idle(page) -> None:
+    """Wait until the script run is over (the app reports ``notRunning`` and the status widget is
+    gone) and every chart has drawn."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
+    page.wait_for_function(_DRAWN_JS)
+    page.wait_for_timeout(300)  # plotly lays out text and WebGL canvases just after the SVG appears
+
+
+_EXCEPTION_BUTTONS = {"Copy", "Ask Google", "Ask ChatGPT"}  # button labels inside an exception box
+
+
+def crash_messages(page, expected_errors: str | None = None) -> list[str]:
+    """Texts of every exception box (with its traceback) and every error alert on the page, less
+    the error alerts whose text starts with the ``expected_errors`` pattern."""
+    exceptions = page.eval_on_selector_all('[data-testid="stException"]', "els => els.map(e => e.innerText)")
+    errors = page.eval_on_selector_all(  # an exception box holds an error alert too: count it once
+        '[data-testid="stAlertContentError"]',
+        "els => els.filter(e => !e.closest('[data-testid=\"stException\"]')).map(e => e.innerText)")
+    tracebacks = ["\n".join(line for line in text.splitlines() if line not in _EXCEPTION_BUTTONS)
+                  for text in exceptions]
+    return tracebacks + [e for e in errors if not (expected_errors and re.match(expected_errors, e))]
+
+
+def assert_no_crash(page, where: str, expected_errors: str | None = None) -> None:
+    messages = crash_messages(page, expected_errors)
+    if messages:
+        raise AppCrashed(f"{where} shows {len(messages)} error(s):\n" + "\n---\n".join(messages))
+
+
+def wait_for_page(page, name: str) -> None:
+    """Wait for a page's subheader, or fail at once with the traceback if the page crashed first."""
+    target = PAGES[name]
+    title = f'h3 > span[data-heading-text]:text-is("{target.heading}")'
+    page.wait_for_selector(f'{title}, [data-testid="stException"], [data-testid="stAlertContentError"]')
+    wait_until_idle(page)
+    assert_no_crash(page, f"page {target.title!r}", target.expected_errors)
+    page.wait_for_selector(title)
+
+
+def open_home(page, url: str) -> None:
+    page.goto(url)
+    wait_for_page(page, "leaderboard")
+
+
+def go_to(page, name: str) -> None:
+    """Open a page through its sidebar link (the session, e.g. a sign-in, is kept)."""
+    target = PAGES[name]
+    page.locator('[data-testid="stSidebarNav"] a', has_text=target.title).first.click()
+    page.wait_for_url(lambda u: u.rstrip("/").endswith("/" + target.path) if target.path else True)
+    wait_for_page(page, name)
+
+
+def screenshot(page, folders: list[Path], name: str, full_page: bool = False) -> list[Path]:
+    """Save ``screenshot_<name>.png`` into every folder: the viewport, or with ``full_page`` the
+    whole page (Streamlit scrolls inside ``stMain``, so the viewport grows to its height)."""
+    viewport = page.viewport_size
+    if full_page:
+        height = page.eval_on_selector('[data-testid="stMain"]', "e => e.scrollHeight")
+        page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
+        page.wait_for_function(_DRAWN_JS)
+        page.wait_for_timeout(500)  # plotly redraws at the new size
+    paths = []
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"screenshot_{name}.png"
+        page.screenshot(path=str(path))
+        paths.append(path)
+    page.set_viewport_size(viewport)
+    return paths
+
+
+# Screen positions of every map point: plotly's axes map data to pixels (l2p) inside the plot area
+# (offset); Scattergl draws on a canvas, so there is no DOM element per point to click.
+_MAP_POINTS_JS = """
+gd => {
+  const box = gd.getBoundingClientRect();
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const points = [];
+  gd._fullData.forEach((trace, curve) => {
+    if (trace.visible !== true) return;
+    for (let i = 0; i < trace.x.length; i++) {
+      points.push({curve, index: i, trace: trace.name, set: trace.customdata[i][0], case: trace.customdata[i][1],
+                   x: box.left + xa._offset + xa.l2p(trace.x[i]), y: box.top + ya._offset + ya.l2p(trace.y[i])});
+    }
+  });
+  return points;
+}
+"""
+
+
+def map_points(page) -> list[dict]:
+    """Every point of the embedding map: set, case id, trace name and its pixel position on screen."""
+    graph = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    graph.wait_for()
+    return graph.evaluate(_MAP_POINTS_JS)
+
+
+def most_isolated_point(points: list[dict], trace_suffix: str = "(cluster-selected)") -> dict:
+    """The point of a trace named ``*<trace_suffix>`` farthest (in pixels) from any other point,
+    so a click on it cannot hit a neighbour."""
+    candidates = [p for p in points if p["trace"].endswith(trace_suffix)]
+    if not candidates:
+        raise AssertionError(f"no map trace ends with {trace_suffix!r}: {sorted({p['trace'] for p in points})}")
+
+    def clearance(p: dict) -> float:
+        return min(((p["x"] - q["x"]) ** 2 + (p["y"] - q["y"]) ** 2) ** 0.5 for q in points if q is not p)
+
+    return max(candidates, key=clearance)
+
+
+def click_map_point(page, point: dict) -> None:
+    page.mouse.move(point["x"], point["y"])  # plotly picks the point under a hover first
+    page.wait_for_timeout(300)
+    page.mouse.click(point["x"], point["y"])
+    wait_until_idle(page)
+
+
+def open_selection_button(page):
+    """The map page's "Open <set> / <case> in the case viewer" button."""
+    # "\/": Playwright passes the pattern to the browser as /source/, where a bare slash ends it
+    return page.get_by_role("button", name=re.compile(r"^Open .+ \/ .+ in the case viewer$"))
+
+
+def sign_in(page, reader: str, password: str) -> None:
+    """Sign in on the Reader study page."""
+    page.get_by_label("Your name (as it should appear in the study)").fill(reader)
+    page.get_by_label("Jury password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {reader}").wait_for()
+    wait_until_idle(page)
