@@ -1,7 +1,7 @@
 """The demo submissions, scored end to end (phantom -> archive -> EfficientNet-Lite0 -> metrics),
-show exactly the failure each one was built to show. Full set sizes (91 real, 1000 per
-submission, 100 small) at 64 x 64 pixels: the preprocessing resizes to 299 anyway, and the
-batch structure of the diversity test depends on the set sizes, not on the pixels."""
+show exactly the failure each one was built to show. This is the demo the app ships (seed 0,
+128 x 128, 91 real cases, 1000 per submission, 100 in `small`), so what these tests assert is
+what a user sees on first launch."""
 
 import pytest
 
@@ -14,12 +14,14 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo_result(tmp_path_factory):
-    ws = open_demo_workspace(tmp_path_factory.mktemp("home") / "demo", size=64)
+    ws = open_demo_workspace(tmp_path_factory.mktemp("home") / "demo")
     return evaluate_workspace(ws)
 
 
 def test_good_has_the_best_quantitative_score_and_chance_accuracy(demo_result):
     subs = demo_result["submissions"]
+    # `small` comes from the same distribution, but its FID is more biased (100 cases) and its
+    # diversity rests on a single batch, so it is noisier; on the shipped demo good ranks first.
     assert max(subs, key=lambda n: subs[n]["quantitative_score"]) == "good"
     assert 0.4 < subs["good"]["loo_accuracy"] < 0.6
     assert [f.label for f in diagnose(subs["good"])] == ["healthy"]
@@ -27,8 +29,9 @@ def test_good_has_the_best_quantitative_score_and_chance_accuracy(demo_result):
 
 def test_memorized_is_caught(demo_result):
     s = demo_result["submissions"]["memorized"]
-    # Every generated copy sits next to its real twin: generated points are all misclassified.
-    assert s["loo_accuracy_generated"] < 0.05
+    # Almost every generated copy sits next to its real twin, so generated points are misclassified
+    # (a few copies meet a sibling copy of the same real case first).
+    assert s["loo_accuracy_generated"] < 0.1
     # Overall accuracy cannot reach 0 with the challenge's protocol: a batch holds 100 of the
     # 1000 copies, so about a third of the 91 real cases have no copy in it and can still be
     # classified correctly (about half the time). Hence "near 0" means well below 0.2.

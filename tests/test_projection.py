@@ -11,7 +11,7 @@ def _two_blobs(n=60, d=32, seed=0):
     return np.vstack([a, b]).astype(np.float32)
 
 
-@pytest.mark.parametrize("method", ["pca", "tsne"])
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
 def test_projection_separates_blobs_and_is_deterministic(method, tmp_path):
     x = _two_blobs()
     coords = project(x, method, seed=3)
