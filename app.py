@@ -8,13 +8,13 @@ st.set_page_config(page_title="gan_eval · GAN evaluation for liver MRI", page_i
                    layout="wide")
 
 pages = [
-    st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
-    st.Page("pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
-    st.Page("pages/case_viewer.py", title="Case viewer", icon=":material/image:"),
-    st.Page("pages/diagnosis.py", title="Diagnosis", icon=":material/troubleshoot:"),
-    st.Page("pages/reader_study.py", title="Reader study", icon=":material/rate_review:"),
-    st.Page("pages/baseline_gan.py", title="Baseline GAN", icon=":material/model_training:"),
-    st.Page("pages/workspace.py", title="Workspace & upload", icon=":material/folder_open:"),
+    st.Page("views/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
+    st.Page("views/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
+    st.Page("views/case_viewer.py", title="Case viewer", icon=":material/image:"),
+    st.Page("views/diagnosis.py", title="Diagnosis", icon=":material/troubleshoot:"),
+    st.Page("views/reader_study.py", title="Reader study", icon=":material/rate_review:"),
+    st.Page("views/baseline_gan.py", title="Baseline GAN", icon=":material/model_training:"),
+    st.Page("views/workspace.py", title="Workspace & upload", icon=":material/folder_open:"),
 ]
 navigation = st.navigation(pages)
 components.header()

@@ -40,7 +40,7 @@ def page_times(home: Path) -> dict[str, float]:
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
         at.session_state["workspace_root"] = str(home / "demo")
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
         at.run()  # warm-up: in-process caches, projections computed once
         t0 = time.perf_counter()
         at.run()

@@ -39,7 +39,7 @@ def gauge(value: float | None, title: str, *, ideal: float | None = None, percen
         },
     )
     fig = go.Figure(indicator)
-    fig.update_layout(height=220, margin=dict(l=20, r=20, t=50, b=10))
+    fig.update_layout(height=220, margin=dict(l=35, r=35, t=50, b=10))  # room for the end tick labels
     return fig
 
 
@@ -57,6 +57,8 @@ def embedding_map(coords: np.ndarray, set_names: list[str], case_ids: list[str],
     Each point carries customdata [set name, case id] so a click or selection names the case.
     """
     names = list(dict.fromkeys(set_names))
+    # The real set is drawn last (on top): it is the reference and would vanish under 5000 points.
+    names = [n for n in names if n != "real"] + [n for n in names if n == "real"]
     set_arr = np.asarray(set_names)
     ids = np.asarray(case_ids)
     fig = go.Figure()
@@ -70,13 +72,15 @@ def embedding_map(coords: np.ndarray, set_names: list[str], case_ids: list[str],
                 name=f"{name} (cluster-selected)" if selected else name,
                 legendgroup=name, showlegend=not selected,
                 marker=dict(size=15 if selected else 6, color=team_colour(names, name),
-                            opacity=1.0 if selected else 0.55,
+                            opacity=1.0 if selected else (0.9 if name == "real" else 0.5),
                             line=dict(width=2.5, color="#111827") if selected else dict(width=0),
                             symbol="diamond" if selected else "circle"),
                 customdata=np.stack([set_arr[idx], ids[idx]], axis=1),
                 hovertemplate="<b>%{customdata[0]}</b><br>case %{customdata[1]}<extra></extra>",
             ))
-    fig.update_layout(height=560, margin=dict(l=10, r=10, t=40, b=10), dragmode="lasso",
+    # dragmode "zoom", not "lasso": Streamlit only turns a click into a selection outside the
+    # select/lasso drag modes. Box and lasso stay one click away in the mode bar.
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=40, b=10), dragmode="zoom",
                       title=f"{method_label} of the embeddings (diamonds: the K-means-selected cases)",
                       legend=dict(orientation="h", y=-0.05), xaxis=dict(showticklabels=False, title=""),
                       yaxis=dict(showticklabels=False, title=""), plot_bgcolor="#f8fafc")
@@ -106,8 +110,11 @@ def case_figure(case: Case, windows: list[tuple[float, float]], show_mask: bool,
 def distance_histograms(distances: dict[str, np.ndarray]) -> go.Figure:
     """Overlaid histograms of nearest-neighbour distances (e.g. generated->real, real->real)."""
     fig = go.Figure()
-    for label, values in distances.items():
-        fig.add_trace(go.Histogram(x=values, name=label, opacity=0.6, nbinsx=40, histnorm="probability density"))
+    upper = max(float(np.max(v)) for v in distances.values())
+    bins = dict(start=0.0, end=upper * 1.001, size=upper / 40)  # shared, so the shapes compare
+    for (label, values), colour in zip(distances.items(), ("#dc2626", "#d97706", REAL_COLOUR)):
+        fig.add_trace(go.Histogram(x=values, name=label, opacity=0.55, xbins=bins, marker_color=colour,
+                                   histnorm="probability density"))
     fig.update_layout(barmode="overlay", height=340, margin=dict(l=10, r=10, t=40, b=10),
                       title="Nearest-neighbour distances in embedding space", xaxis_title="Euclidean distance",
                       yaxis_title="density", legend=dict(orientation="h", y=-0.2))

@@ -19,13 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import sync_playwright
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-# Offline, sandbox-less (containers run as root) and quiet: no GPU, no QUIC, no background traffic.
-# SwiftShader draws the WebGL (Scattergl) embedding map without a GPU.
+# Offline, sandbox-less (containers run as root) and quiet: no GPU (WebGL falls back to software,
+# enough for the Scattergl map), no QUIC, no background traffic.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--enable-unsafe-swiftshader"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SERVER_START_TIMEOUT = 60.0  # seconds; the first run also imports torch
 PAGE_TIMEOUT = 90.0  # seconds for a page to render its main content
 
@@ -110,8 +112,6 @@ def streamlit_server(home: Path, jury_password: str, port: int | None = None) ->
 @contextmanager
 def chromium_page(width: int = 1400, height: int = 1000) -> Iterator:
     """A Playwright page in Debian's Chromium; the browser is closed on exit."""
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -123,8 +123,9 @@ def chromium_page(width: int = 1400, height: int = 1000) -> Iterator:
 
 
 # Every plotly chart has drawn its SVG and no element is still a loading skeleton.
-_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))
-                 && !document.querySelector('[data-testid="stSkeleton"]')"""
+_DRAWN_JS = """() =>
+  [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))
+  && !document.querySelector('[data-testid="stSkeleton"]')"""
 
 
 def wait_until_idle(page) -> None:
@@ -134,6 +135,34 @@ def wait_until_idle(page) -> None:
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
     page.wait_for_function(_DRAWN_JS)
     page.wait_for_timeout(300)  # plotly lays out text and WebGL canvases just after the SVG appears
+
+
+def wait_for_rerun(page) -> None:
+    """After a widget interaction: wait for the rerun it triggers to start (it may already be
+    over when the server is quick), then for the app to be idle again."""
+    try:
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]', timeout=2000)
+    except PlaywrightTimeoutError:
+        pass
+    wait_until_idle(page)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
+    box.locator("input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.evaluate("document.activeElement.blur()")  # no focus ring left on the box
+    wait_for_rerun(page)
+
+
+def switch_on(page, label: str) -> None:
+    """Turn on the first toggle labelled ``label``."""
+    switch = page.get_by_role("switch", name=label).first
+    if not switch.is_checked():
+        page.get_by_text(label, exact=True).first.click()  # the label covers the hidden input
+        page.wait_for_function("el => el.checked", arg=switch.element_handle())
+        wait_for_rerun(page)
 
 
 _EXCEPTION_BUTTONS = {"Copy", "Ask Google", "Ask ChatGPT"}  # button labels inside an exception box
@@ -165,6 +194,16 @@ def wait_for_page(page, name: str) -> None:
     wait_until_idle(page)
     assert_no_crash(page, f"page {target.title!r}", target.expected_errors)
     page.wait_for_selector(title)
+    assert_inside_navigation(page, name)
+
+
+def assert_inside_navigation(page, name: str) -> None:
+    """The page ran inside app.py's st.navigation (header, wide layout, titled sidebar), not as a
+    bare script that Streamlit found in the pages/ folder."""
+    links = page.eval_on_selector_all('[data-testid="stSidebarNav"] a', "els => els.map(e => e.innerText)")
+    if not any(link.splitlines()[-1:] == [PAGES[name].title] for link in links):
+        raise AssertionError(f"page {name!r} ran outside app.py's navigation: the sidebar lists {links}, "
+                             "the pages/ folder's file names instead of the st.Page titles")
 
 
 def open_home(page, url: str) -> None:
@@ -176,7 +215,8 @@ def go_to(page, name: str) -> None:
     """Open a page through its sidebar link (the session, e.g. a sign-in, is kept)."""
     target = PAGES[name]
     page.locator('[data-testid="stSidebarNav"] a', has_text=target.title).first.click()
-    page.wait_for_url(lambda u: u.rstrip("/").endswith("/" + target.path) if target.path else True)
+    if target.path:  # the default page keeps whatever URL it was opened with
+        page.wait_for_url(lambda url: url.rstrip("/").endswith("/" + target.path))
     wait_for_page(page, name)
 
 
@@ -184,6 +224,7 @@ def screenshot(page, folders: list[Path], name: str, full_page: bool = False) ->
     """Save ``screenshot_<name>.png`` into every folder: the viewport, or with ``full_page`` the
     whole page (Streamlit scrolls inside ``stMain``, so the viewport grows to its height)."""
     viewport = page.viewport_size
+    page.mouse.move(viewport["width"] - 2, viewport["height"] // 2)  # park the pointer: no hover labels
     if full_page:
         height = page.eval_on_selector('[data-testid="stMain"]', "e => e.scrollHeight")
         page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
@@ -225,12 +266,14 @@ def map_points(page) -> list[dict]:
     return graph.evaluate(_MAP_POINTS_JS)
 
 
-def most_isolated_point(points: list[dict], trace_suffix: str = "(cluster-selected)") -> dict:
-    """The point of a trace named ``*<trace_suffix>`` farthest (in pixels) from any other point,
-    so a click on it cannot hit a neighbour."""
-    candidates = [p for p in points if p["trace"].endswith(trace_suffix)]
+def most_isolated_point(points: list[dict], sets: tuple[str, ...] | None = None) -> dict:
+    """The cluster-selected point (of one of ``sets``, default any) farthest in pixels from every
+    other point, so that a click on it cannot hit a neighbour."""
+    candidates = [p for p in points
+                  if p["trace"].endswith("(cluster-selected)") and (sets is None or p["set"] in sets)]
     if not candidates:
-        raise AssertionError(f"no map trace ends with {trace_suffix!r}: {sorted({p['trace'] for p in points})}")
+        raise AssertionError(f"no cluster-selected point of {sets or 'any set'} on the map; "
+                             f"traces: {sorted({p['trace'] for p in points})}")
 
     def clearance(p: dict) -> float:
         return min(((p["x"] - q["x"]) ** 2 + (p["y"] - q["y"]) ** 2) ** 0.5 for q in points if q is not p)
@@ -239,10 +282,10 @@ def most_isolated_point(points: list[dict], trace_suffix: str = "(cluster-select
 
 
 def click_map_point(page, point: dict) -> None:
-    page.mouse.move(point["x"], point["y"])  # plotly picks the point under a hover first
+    page.mouse.move(point["x"], point["y"])  # plotly finds the point under the cursor on hover
     page.wait_for_timeout(300)
     page.mouse.click(point["x"], point["y"])
-    wait_until_idle(page)
+    wait_for_rerun(page)
 
 
 def open_selection_button(page):
@@ -257,4 +300,4 @@ def sign_in(page, reader: str, password: str) -> None:
     page.get_by_label("Jury password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as {reader}").wait_for()
-    wait_until_idle(page)
+    wait_for_rerun(page)

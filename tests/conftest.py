@@ -12,6 +12,6 @@ def small_workspace(tmp_path_factory):
     from gan_eval.evaluation import evaluate_workspace
     from gan_eval.workspace import open_demo_workspace
 
-    ws = open_demo_workspace(tmp_path_factory.mktemp("home") / "small-demo", **SMALL_DEMO)
+    ws = open_demo_workspace(tmp_path_factory.mktemp("home") / "jury-ws", **SMALL_DEMO)
     evaluate_workspace(ws)
     return ws

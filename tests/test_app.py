@@ -24,7 +24,7 @@ def open_app(ws, page: str, **state) -> AppTest:
     at.session_state["workspace_root"] = str(ws.root)
     for key, value in state.items():
         at.session_state[key] = value
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     return at.run()
 
 
@@ -87,8 +87,18 @@ def test_map_selection_opens_the_viewer_with_nearest_real_case(small_workspace):
     assert "Nearest real case" in page_text
     # memorized cases are near-copies: the nearest real case is much closer than real cases are to each other.
     nearest = [m.value for m in at.markdown if "Nearest real case" in m.value][0]
-    ratio = float(nearest.split("ratio ")[1].split(",")[0])
-    assert ratio < 0.5
+    ratio = float(nearest.split("ratio ")[1].split(" ")[0])
+    assert ratio < 0.5 and "a suspected copy" in nearest
+
+
+def test_diagnosis_of_memorized_shows_copies_beside_their_twins(small_workspace):
+    at = open_app(small_workspace, "diagnosis", **{"diag-set": "memorized"})
+    assert not at.exception
+    copies = evaluate_workspace(small_workspace)["submissions"]["memorized"]["suspected_copies"]
+    assert copies and any("Memorisation" in e.value for e in at.error)
+    first = copies[0]
+    assert any(f"{first['generated']} ↔ real {first['real']}" in c.value for c in at.caption)
+    assert len(at.image) == 2 * min(len(copies), 5)
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -170,6 +180,10 @@ def test_reader_study_is_blinded_and_password_protected(small_workspace, monkeyp
             assert case_id not in shown
     for entry in small_workspace.submissions.values():
         assert entry.filename not in shown and entry.sha256[:12] not in shown
+    # Saving with criteria left unrated stores nothing and says what is missing.
+    at = [b for b in at.form_submit_button if b.label == "Save and next"][0].click().run()
+    assert any("Rate every criterion before saving" in w.value for w in at.warning)
+    assert any("0 of" in str(p.proto.text) for p in at.get("progress"))
     # Rate the first case: it is stored and progress moves on.
     for radio in at.radio:
         if radio.key and radio.key.startswith("rate-"):

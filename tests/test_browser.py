@@ -1,8 +1,10 @@
 """The dashboard in a real browser: Debian's Chromium, driven by Playwright, against
 ``streamlit run app.py`` on 127.0.0.1 with a small demo workspace.
 
-Opens every page, signs in to the reader study, clicks a point on the embedding map and follows it
-into the case viewer, uploads a submission archive; fails on any exception box or error alert.
+Opens a page by deep link on the fresh server and then every page, signs in to the reader study,
+clicks a point on the embedding map and follows it into the case viewer, shows the memorising
+submission's copies, uploads a submission archive and sees it scored; fails on any exception box
+or error alert (other than a diagnosis verdict).
 A screenshot per page goes to a tmp folder, and also to $GAN_EVAL_SCREENSHOTS when it is set.
 """
 
@@ -14,9 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from browser_support import (PAGES, assert_no_crash, chromium_available, chromium_page,
-                             click_map_point, map_points, most_isolated_point, open_selection_button, screenshot,
-                             sign_in, streamlit_server, wait_for_page, wait_until_idle)
+from browser_support import (PAGES, assert_no_crash, chromium_available, chromium_page, choose, click_map_point,
+                             go_to, map_points, most_isolated_point, open_selection_button, screenshot, sign_in,
+                             streamlit_server, wait_for_page, wait_until_idle)
 
 pytestmark = [
     pytest.mark.browser,
@@ -58,6 +60,13 @@ def shots(tmp_path_factory) -> list[Path]:
     return folders
 
 
+def test_a_deep_link_to_a_fresh_server_opens_the_page_inside_the_app(app_url, browser_page):
+    """First in this file, so that the server has not run app.py yet: a bookmarked page URL after
+    a restart must still get the header, the layout and the navigation of app.py."""
+    browser_page.goto(f"{app_url}/{PAGES['diagnosis'].path}")
+    wait_for_page(browser_page, "diagnosis")  # checks the sidebar shows app.py's navigation
+
+
 @pytest.mark.parametrize("name", list(PAGES))
 def test_every_page_renders_without_error(app_url, browser_page, shots, name):
     page = browser_page
@@ -79,6 +88,11 @@ def test_reader_signs_in(app_url, browser_page, shots):
     assert_no_crash(page, "reader study after signing in")
 
 
+def map_layout(page) -> dict:
+    return page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.evaluate(
+        "gd => ({dragmode: gd._fullLayout.dragmode, clickmode: gd._fullLayout.clickmode})")
+
+
 def test_clicking_a_map_point_opens_it_in_the_case_viewer(app_url, browser_page, shots):
     page = browser_page
     page.goto(f"{app_url}/{PAGES['embedding_map'].path}")
@@ -92,13 +106,13 @@ def test_clicking_a_map_point_opens_it_in_the_case_viewer(app_url, browser_page,
     button = open_selection_button(page)
     try:
         button.wait_for(timeout=SELECTION_TIMEOUT_MS)
-    except PlaywrightTimeoutError as exc:  # say what the user sees and why
+    except PlaywrightTimeoutError as exc:  # say what the user sees, and the likely cause
+        layout = map_layout(page)
         raise AssertionError(
             f"clicking {target['set']} / {target['case']} on the map selected nothing (no 'Open … in the case "
-            f"viewer' button). Plotly layout: dragmode={map_layout(page)['dragmode']!r}, "
-            f"clickmode={map_layout(page)['clickmode']!r}; Streamlit turns a click into a selection only "
-            "when clickmode includes 'select', which it never sets while dragmode is 'lasso' or 'select'.\n"
-            f"{exc}") from exc
+            f"viewer' button). Plotly layout: dragmode={layout['dragmode']!r}, clickmode={layout['clickmode']!r}; "
+            "Streamlit selects a clicked point only when clickmode includes 'select', and it sets clickmode to "
+            "'event' while dragmode is 'lasso' or 'select'.") from exc
     wait_until_idle(page)
     assert button.inner_text() == f"Open {target['set']} / {target['case']} in the case viewer"
     assert page.locator('[data-testid="stImage"]').count() >= 1, "the selection gallery shows the case"
@@ -113,9 +127,17 @@ def test_clicking_a_map_point_opens_it_in_the_case_viewer(app_url, browser_page,
     screenshot(page, shots, "case_viewer_from_map", full_page=True)
 
 
-def map_layout(page) -> dict:
-    return page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.evaluate(
-        "gd => ({dragmode: gd._fullLayout.dragmode, clickmode: gd._fullLayout.clickmode})")
+def test_diagnosis_shows_the_memorised_copies_beside_their_twins(app_url, browser_page, shots):
+    page = browser_page
+    page.goto(f"{app_url}/{PAGES['diagnosis'].path}")
+    wait_for_page(page, "diagnosis")
+    choose(page, "Submission", "memorized")
+    assert_no_crash(page, "diagnosis of 'memorized'", PAGES["diagnosis"].expected_errors)
+    assert page.get_by_text(re.compile(r"^Memorisation — ")).is_visible()
+    heading = page.locator("h4", has_text=re.compile(r"^Suspected copies \(\d+\)$"))
+    assert int(re.search(r"\d+", heading.inner_text()).group()) > 0
+    assert page.locator('[data-testid="stImage"]').count() >= 2, "a copy and its real twin"
+    screenshot(page, shots, "diagnosis_memorized", full_page=True)
 
 
 def test_upload_adds_a_submission(app_url, browser_page, shots, tmp_path):
@@ -131,12 +153,18 @@ def test_upload_adds_a_submission(app_url, browser_page, shots, tmp_path):
 
     form = page.locator('[data-testid="stForm"]').filter(has_text="Submissions (one archive per team")
     form.locator('input[type="file"]').set_input_files(archive)
-    form.locator('[data-testid="stFileUploaderFile"]', has_text="upl-team.zip").wait_for()
+    form.locator('[data-testid="stFileChip"]', has_text="upl-team.zip").wait_for()
+    form.locator('[data-testid="stFileChipIconSpinner"]').wait_for(state="detached")  # upload finished
     form.get_by_role("button", name="Validate and add submissions").click()
     page.get_by_text("upl-team.zip: added as submission upl-team with 12 cases.").wait_for()
     assert_no_crash(page, "workspace page after the upload")
     table = page.locator('[data-testid="stDataFrame"]').filter(has_text="accepted cases")
     row = table.locator("tr").filter(has=page.locator("td", has_text=re.compile(r"^upl-team$")))
-    row.wait_for()
-    assert row.locator("td").all_inner_texts()[:4] == ["upl-team", "upl-team.zip", "12", "0"]
+    row.wait_for(state="attached")  # the grid draws on a canvas; its accessible table is hidden
+    assert row.locator("td").all_text_contents()[:4] == ["upl-team", "upl-team.zip", "12", "0"]
     screenshot(page, shots, "workspace_after_upload", full_page=True)
+
+    go_to(page, "leaderboard")  # the new submission is embedded and scored in the background
+    leaderboard = page.locator('[data-testid="stDataFrame"]').first
+    leaderboard.locator("td", has_text=re.compile(r"^upl-team$")).wait_for(state="attached")
+    assert_no_crash(page, "leaderboard after the upload")

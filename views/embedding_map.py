@@ -51,14 +51,14 @@ def remember_selection() -> None:
 
 st.plotly_chart(embedding_map(coords, set_names, case_ids, highlighted, METHOD_LABELS[method]),
                 on_select=remember_selection, selection_mode=("points", "box", "lasso"), key="map-chart")
-st.caption(f"Backbone **{result['backbone']}**. Click a point to open it; drag a box or lasso to see a gallery.")
+st.caption(f"Backbone **{result['backbone']}**. Click a point to open it; pick box or lasso select in the chart toolbar to see a gallery.")
 
 picked = [p for p in st.session_state.get("map-selection", []) if p[0] in sets]
 if picked:
     set_name, case_id = picked[0]
     if st.button(f"Open {set_name} / {case_id} in the case viewer", type="primary", key="map-open"):
         st.session_state["viewer_case"] = (set_name, case_id)
-        st.switch_page("pages/case_viewer.py")
+        st.switch_page("views/case_viewer.py")
     st.markdown(f"**{len(picked)} selected case(s)**" + (" (first 12 shown)" if len(picked) > 12 else ""))
     components.gallery([(f"{s} / {c}", state.case_set(ws, s).by_id(c)) for s, c in picked[:12]], columns=3)
 else:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from gan_eval.diagnosis import nearest_real
+from gan_eval.metrics.memorisation import ALPHA
 from gan_eval.workspace import REAL
 from ui import components, state
 
@@ -34,7 +35,7 @@ ids = cases.ids
 if wanted_case in ids:
     st.session_state["viewer-index"] = ids.index(wanted_case)
 index = st.session_state.setdefault("viewer-index", 0) % len(ids)
-nav = st.columns([1, 1, 4])
+nav = st.columns([1, 1, 4], vertical_alignment="bottom")
 if nav[0].button("◀ Previous", key="viewer-prev"):
     index = (index - 1) % len(ids)
 if nav[1].button("Next ▶", key="viewer-next"):
@@ -42,14 +43,17 @@ if nav[1].button("Next ▶", key="viewer-next"):
 index = ids.index(nav[2].selectbox("Case", ids, index=index, key=f"viewer-case-{set_name}-{index}"))
 st.session_state["viewer-index"] = index
 case = cases[index]
-components.case_viewer(case, key="viewer", title=f"{set_name} / {case.case_id}")
+display = components.case_viewer(case, key="viewer", title=f"{set_name} / {case.case_id}")
 
 if set_name != REAL:
     real_emb = state.embeddings(ws, REAL)
     emb = state.embeddings(ws, set_name)
     real_index, distance, typical = nearest_real(emb.features[emb.case_ids.index(case.case_id)], real_emb.features)
     twin = state.case_set(ws, REAL).by_id(real_emb.case_ids[real_index])
-    st.markdown(f"**Nearest real case: {twin.case_id}** — distance {distance:.2f} in {emb.backbone} space "
-                f"(the typical nearest-neighbour distance between real cases is {typical:.2f}; "
-                f"ratio {distance / typical:.2f}, well below 1 suggests a copy).")
-    components.case_viewer(twin, key="viewer-twin", title=f"real / {twin.case_id}")
+    ratio = distance / typical
+    verdict = (f"below the memorisation threshold {ALPHA}: a suspected copy" if ratio < ALPHA
+               else f"above the memorisation threshold {ALPHA}: not a copy")
+    st.markdown(f"**Nearest real case: {twin.case_id}** — distance {distance:.2f} in {emb.backbone} space, "
+                f"ratio {ratio:.2f} to the typical real-to-real nearest-neighbour distance ({typical:.2f}), "
+                f"{verdict}.")
+    components.case_plot(twin, display, key="viewer-twin", title=f"real / {twin.case_id}")

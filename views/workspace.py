@@ -119,7 +119,8 @@ else:
     with col_remove:
         if ws.submissions:
             doomed = st.selectbox("Remove submission", list(ws.submissions), key="ws-remove")
-            if st.button(f"Remove {doomed}", key="ws-remove-btn"):
+            sure = st.checkbox(f"Yes, remove {doomed} from this workspace", key="ws-remove-sure")
+            if st.button(f"Remove {doomed}", key="ws-remove-btn", disabled=not sure):
                 ws.remove_submission(doomed)
                 st.rerun()
     if state.evaluation(ws) is not None:

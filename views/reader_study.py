@@ -57,14 +57,20 @@ with reading:
         components.case_viewer(state.case_set(ws, team).by_id(case_id), key="reading", mask_toggle=False)
         previous = study.ratings_for(reader, item)
         with st.form("rating"):
+            st.caption("Rate each criterion from 0 (no / not at all) to 4 (yes / fully). A saved case can be "
+                       "re-rated by coming back to it.")
             values = {c.key: st.radio(c.question, range(rs.RATING_MIN, rs.RATING_MAX + 1), horizontal=True,
-                                      index=previous.get(c.key, 0), key=f"rate-{c.key}-{position}")
+                                      index=previous.get(c.key), key=f"rate-{c.key}-{position}")
                       for c in rs.CRITERIA}
             buttons = st.columns(3)
             back = buttons[0].form_submit_button("◀ Back")
             skip = buttons[1].form_submit_button("Skip ▶")
             save = buttons[2].form_submit_button("Save and next", type="primary")
-        if save:
+        missing = [c.label for c in rs.CRITERIA if values[c.key] is None]
+        if save and missing:
+            st.warning(f"Rate every criterion before saving (missing: {', '.join(missing)}), or skip the case.")
+            save = False
+        elif save:
             study.save_ratings(reader, item, values)
         if save or skip:
             st.session_state["reading-item"] = study.next_unrated(reader, after=item) or order[(position + 1) % len(order)]
@@ -72,7 +78,6 @@ with reading:
         if back:
             st.session_state["reading-item"] = order[position - 1]
             st.rerun()
-        st.caption("Ratings are 0 (no) to 4 (yes, fully). Saved ratings can be changed by coming back to a case.")
 
 with organiser:
     progress = study.progress_all()

@@ -44,9 +44,9 @@ if not copies:
 else:
     real_cases, gen_cases = state.case_set(ws, REAL), state.case_set(ws, name)
     for copy in copies[:5]:
-        st.caption(f"{copy['case']} ↔ real {copy['real_case']}: distance {copy['distance']:.2f} "
+        st.caption(f"{copy['generated']} ↔ real {copy['real']}: distance {copy['distance']:.2f} "
                    f"({copy['ratio']:.2f} × the typical real-to-real distance)")
-        components.gallery([(f"{name} / {copy['case']}", gen_cases.by_id(copy["case"])),
-                            (f"real / {copy['real_case']}", real_cases.by_id(copy["real_case"]))], columns=2)
+        components.gallery([(f"{name} / {copy['generated']}", gen_cases.by_id(copy['generated'])),
+                            (f"real / {copy['real']}", real_cases.by_id(copy['real']))], columns=2)
     if len(copies) > 5:
         st.caption(f"… and {len(copies) - 5} more (full list in the leaderboard's JSON export).")

@@ -30,7 +30,8 @@ with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_
         cols = st.columns(4)
         lr_g = cols[0].number_input("Generator learning rate", 1e-5, 1e-2, 2e-4, format="%.5f")
         lr_d = cols[1].number_input("Discriminator learning rate", 1e-5, 1e-2, 2e-4, format="%.5f")
-        augment = cols[2].toggle("DiffAugment (translation + cutout)", value=True)
+        augment = cols[2].toggle("DiffAugment", value=True, help="Translation and cutout, applied identically to the "
+                                 "three sequences, on real and generated inputs of the discriminator")
         sample_every = cols[3].number_input("Sample grid every N steps", 10, 10_000, 100)
         if st.form_submit_button("Start training", type="primary"):
             config = TrainConfig(resolution=resolution, steps=int(steps), batch_size=int(batch_size), seed=int(seed),
