@@ -1,7 +1,7 @@
 """README screenshots: the dashboard in Debian's Chromium over the demo workspace, one
 ``assets/screenshot_<page>.png`` per page (1400 px wide, each page shown whole), in a
 representative state: gauges of the best submission, a selected map point, the viewer with the
-lesion outline on, the diagnosis of the collapsed submission, a signed-in reader.
+lesion outline on, the diagnosis of the memorized submission, a signed-in reader.
 
     python3 scripts/screenshots.py                       # the full demo in $GAN_EVAL_HOME/demo
     python3 scripts/screenshots.py --reduced /tmp/shots  # a reduced demo built under /tmp/shots/demo
@@ -31,7 +31,7 @@ from gan_eval.workspace import REAL, Workspace, default_home, open_demo_workspac
 
 # Big enough for a readable map and viewer, small enough to build and embed in about a minute.
 REDUCED_DEMO = dict(size=128, n_real=91, n_cases=100, n_small=30)
-DIAGNOSED = "collapsed"  # the mode-collapse verdict, its generated->generated distances far left
+DIAGNOSED = "memorized"  # the memorisation verdict, with suspected copies beside their real twins
 READER = "Dr A. Reader"
 
 

@@ -222,3 +222,41 @@ def test_baseline_gan_page_starts_and_stops_a_run(small_workspace, tmp_path):
     assert 0 < status["step"] < 10_000
     at = at.run()
     assert at.button(key="gan-resume") is not None
+
+
+def test_leaderboard_final_score_and_rank_follow_the_stored_ratings(small_workspace, tmp_path):
+    import shutil
+
+    from gan_eval.reader_study import CRITERION_KEYS, ReaderStudy
+    from gan_eval.workspace import Workspace
+
+    root = tmp_path / "rated-ws"
+    shutil.copytree(small_workspace.root, root, ignore=shutil.ignore_patterns("reader_study.sqlite*"))
+    ws = Workspace(root)
+    result = evaluate_workspace(ws)
+    study = ReaderStudy(ws.reader_db)
+    items = study.register_items({team: s["selected_cases"] for team, s in result["submissions"].items()})
+    # Two readers rate two teams; every criterion gets the same value, so a case scores 5 x value.
+    values = {("A", "good"): 4, ("B", "good"): 3, ("A", "collapsed"): 2, ("B", "collapsed"): 1}
+    for (reader, team), value in values.items():
+        for item in items[team]:
+            study.save_ratings(reader, item, {key: value for key in CRITERION_KEYS})
+
+    at = open_app(ws, "leaderboard")
+    table = at.dataframe[0].value
+    assert "final_score" not in table.columns, "results stay blinded while reading is open"
+
+    study.close_reading()
+    at = open_app(ws, "leaderboard")
+    table = at.dataframe[0].value
+    # By hand: good = mean over readers of (5 x 4, 5 x 3) = 17.5; collapsed = mean(10, 5) = 7.5.
+    quantitative = {team: result["submissions"][team]["quantitative_score"] for team in ("good", "collapsed")}
+    assert table.loc["good", "qualitative_score"] == pytest.approx(17.5)
+    assert table.loc["collapsed", "qualitative_score"] == pytest.approx(7.5)
+    assert table.loc["good", "final_score"] == pytest.approx((quantitative["good"] + 17.5 / 20) / 2)
+    assert table.loc["collapsed", "final_score"] == pytest.approx((quantitative["collapsed"] + 7.5 / 20) / 2)
+    expected_rank = {"good": 1, "collapsed": 2} if (quantitative["good"] + 0.875 > quantitative["collapsed"] + 0.375) \
+        else {"good": 2, "collapsed": 1}
+    assert {team: table.loc[team, "rank"] for team in expected_rank} == expected_rank
+    assert table["rank"].isna().sum() == len(table) - 2, "unrated teams get no final rank"
+    assert list(table.index[:2]) == sorted(expected_rank, key=expected_rank.get)
