@@ -2,8 +2,9 @@
 
 This is the one place where workspace, embedding and scoring meet; the app and the CLI call it
 and never recompute what it has stored. A result is stored under a key made of everything that
-determines it (the sets' content hashes, backbone and weights fingerprint, preprocessing
-version, seed), so a later launch shows the leaderboard without touching a model.
+determines it (the exact embeddings and case ids, backbone and weights fingerprint,
+preprocessing version, seed), so a later launch shows the leaderboard without touching a model.
+The CLI's ``score`` keeps its results the same way, in its embedding cache folder.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from .embed import embed_path
 from .embedding_set import EmbeddingSet
@@ -38,17 +42,39 @@ def embed_all(ws: Workspace, progress: Progress | None = None) -> dict[str, Embe
     return {name: embed_set(ws, name, progress) for name in ws.set_names()}
 
 
-def _result_key(ws: Workspace, embeddings: dict[str, EmbeddingSet]) -> str:
-    real = embeddings[REAL]
-    material = {
-        "sets": {name: ws.entry(name).sha256 for name in embeddings},
-        "backbone": real.backbone,
-        "fingerprint": real.fingerprint,
-        "preprocessing": PREPROCESSING_VERSION,
-        "seed": ws.seed,
-        "version": RESULTS_VERSION,
-    }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+def _result_key(real: EmbeddingSet, submissions: dict[str, EmbeddingSet], settings: dict) -> str:
+    """Digest of everything that determines a result: the exact features, ids and settings."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps({"version": RESULTS_VERSION, "preprocessing": PREPROCESSING_VERSION, **settings},
+                        sort_keys=True).encode())
+    for name, emb in [(REAL, real), *sorted(submissions.items())]:
+        h.update(f"|{name}|{emb.backbone}|{emb.fingerprint}|{len(emb)}|".encode())
+        h.update("\x1f".join(emb.case_ids).encode())
+        h.update(np.ascontiguousarray(emb.features).data)
+        if emb.consistency is not None:
+            h.update(np.ascontiguousarray(emb.consistency).data)
+    return h.hexdigest()
+
+
+def evaluate_cached(real: EmbeddingSet, submissions: dict[str, EmbeddingSet], results_dir: Path | None,
+                    seed: int = 0, fid_max: float | None = None) -> dict:
+    """``scoring.evaluate``, stored in ``results_dir`` under the digest of its inputs: the metrics
+    are deterministic for a seed, so a stored result is the result."""
+    path = None
+    if results_dir is not None:
+        key = _result_key(real, submissions, {"seed": seed, "fid_max": fid_max})
+        path = Path(results_dir) / f"{key}.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass  # not computed yet, or a damaged file: compute again
+    result = evaluate(real, submissions, seed=seed, fid_max=fid_max)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        tmp.write_text(json.dumps(result, indent=2))
+        os.replace(tmp, path)
+    return result
 
 
 def evaluate_workspace(ws: Workspace, progress: Progress | None = None) -> dict:
@@ -58,13 +84,7 @@ def evaluate_workspace(ws: Workspace, progress: Progress | None = None) -> dict:
     if not ws.submissions:
         raise ValueError("the workspace has no submission yet: add one on the Workspace page")
     embeddings = embed_all(ws, progress)
-    path = ws.root / "results" / f"{_result_key(ws, embeddings)}.json"
-    if path.exists():
-        return json.loads(path.read_text())
     if progress:
         progress(0, None, "scoring")
-    result = evaluate(embeddings[REAL], {n: e for n, e in embeddings.items() if n != REAL}, seed=ws.seed)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, path)
-    return result
+    real = embeddings.pop(REAL)
+    return evaluate_cached(real, embeddings, ws.root / "results", seed=ws.seed)

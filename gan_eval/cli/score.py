@@ -135,7 +135,9 @@ def format_leaderboard(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..scoring import add_qualitative, evaluate
+    from ..cache import open_cache
+    from ..evaluation import evaluate_cached
+    from ..scoring import add_qualitative
 
     try:
         names = [name for name, _ in args.submission]
@@ -146,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         real = embed_input(args.real, "real", args)
         submissions = {name: embed_input(path, name, args) for name, path in args.submission}
         try:
-            result = evaluate(real, submissions, seed=args.seed, fid_max=args.fid_max)
+            result = evaluate_cached(real, submissions, open_cache(args.cache).root / "results", seed=args.seed,
+                                     fid_max=args.fid_max)
             if qualitative is not None:
                 result = add_qualitative(result, qualitative)
         except ValueError as exc:
