@@ -71,13 +71,18 @@ def add_parser(subparsers) -> None:
     p.add_argument("path", type=Path,
                    help="an archive/folder of cases, a .npy (n, d) embedding matrix, or an embedding .npz")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.npz", help="where to write the embeddings")
+    add_backbone_arguments(p)
+    p.set_defaults(run=run)
+
+
+def add_backbone_arguments(p: argparse.ArgumentParser) -> None:
+    """--backbone, --weights, --device, --cache: how a PATH becomes embeddings (embed, score, select)."""
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES),
-                   help=f"feature extractor (default {DEFAULT_BACKBONE}, works offline)")
+                   help=f"feature extractor for archives/folders (default {DEFAULT_BACKBONE}, works offline)")
     p.add_argument("--weights", type=Path, metavar="FILE", help="the backbone's weights file (overrides the default)")
     p.add_argument("--device", default="auto", help="auto (default), cpu (ONNX Runtime), cpu-torch, cuda, cuda:N")
     p.add_argument("--cache", type=Path, metavar="DIR",
                    help="embedding cache folder (default $GAN_EVAL_CACHE or ~/.cache/gan_eval)")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..backbones import BACKBONES, DEFAULT_BACKBONE
+from .embed import add_backbone_arguments
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -33,13 +33,8 @@ def _name_path(text: str) -> tuple[str, Path]:
 
 
 def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
-    """The options that say how a PATH becomes embeddings (shared with ``select``)."""
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES),
-                   help=f"feature extractor for archives/folders (default {DEFAULT_BACKBONE}, works offline)")
-    p.add_argument("--weights", type=Path, metavar="FILE", help="the backbone's weights file (overrides the default)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu (ONNX Runtime), cpu-torch, cuda, cuda:N")
-    p.add_argument("--cache", type=Path, metavar="DIR",
-                   help="embedding cache folder (default $GAN_EVAL_CACHE or ~/.cache/gan_eval)")
+    """The options that say how a PATH becomes embeddings, plus seed and JSON (shared with ``select``)."""
+    add_backbone_arguments(p)
     p.add_argument("--seed", type=int, default=0,
                    help="seed of every random choice (default 0): same seed, same numbers")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the result as JSON to this file")
