@@ -97,7 +97,7 @@ def shoot(url: str, password: str, result: dict, out: Path) -> None:
 
         open_selection_button(page).click()
         wait_for_page(page, "case_viewer")
-        switch_on(page, "Lesion mask outline")
+        switch_on(page, "Lesion outline")
         shot("case_viewer")
 
         go_to(page, "diagnosis")

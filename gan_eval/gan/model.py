@@ -56,6 +56,15 @@ class Generator(nn.Module):
         return torch.tanh(self.to_image(self.body(x)))
 
 
+class MinibatchStd(nn.Module):
+    """Append the batch's mean feature standard deviation as one more channel (ProGAN): the
+    discriminator can then see a batch without variety, which is what mode collapse looks like."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        spread = x.std(dim=0, unbiased=False).mean().expand(x.shape[0], 1, *x.shape[2:])
+        return torch.cat([x, spread], dim=1)
+
+
 class Discriminator(nn.Module):
     def __init__(self, resolution: int, channels: int, width: int = 16):
         super().__init__()
@@ -65,6 +74,7 @@ class Discriminator(nn.Module):
         while scale > 4:
             layers += [spectral_norm(nn.Conv2d(ch[scale], ch[scale // 2], 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
             scale //= 2
+        layers += [MinibatchStd(), spectral_norm(nn.Conv2d(ch[4] + 1, ch[4], 3, padding=1)), nn.LeakyReLU(0.2)]
         self.features = nn.Sequential(*layers)
         self.head = spectral_norm(nn.Linear(ch[4] * 4 * 4, 1))
 
