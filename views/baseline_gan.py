@@ -80,8 +80,8 @@ def live_view() -> None:
         left_col.plotly_chart(loss_curves(log), key="gan-losses")
     sample = runs.latest_sample(run_dir)
     if sample is not None:
-        right_col.image(str(sample), caption=f"{sample.stem.replace('_', ' ')} · columns: T1 arterial, "
-                                             "T1 portal-venous, T2 (EMA generator, fixed latents)")
+        # The grid labels its own columns (sequences, and the mask when the real set has masks).
+        right_col.image(str(sample), caption=f"{sample.stem.replace('_', ' ')} · EMA generator, fixed latents")
 
 
 live_view()
