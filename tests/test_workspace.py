@@ -97,3 +97,17 @@ def test_partly_bad_archive_keeps_good_cases_and_reports_the_rest(tmp_path, arch
     stored = ws.report("mixed")
     assert stored["rejected"][0]["case"] == "bad" and "NaN" in stored["rejected"][0]["reason"]
     assert json.loads((ws.root / "workspace.json").read_text())["submissions"]["mixed"]["n_rejected"] == 1
+
+
+def test_demo_workspace_reports_progress_in_cases_under_one_stage(tmp_path):
+    from gan_eval.workspace import open_demo_workspace
+
+    calls = []
+    ws = open_demo_workspace(tmp_path / "demo", size=32, n_real=4, n_cases=6, n_small=2, workers=1,
+                             progress=lambda done, total, stage: calls.append((done, total, stage)))
+    total = 4 + 5 * 6 + 2
+    assert {stage for _, _, stage in calls} == {"building the demo cases"}
+    assert {t for _, t, _ in calls} == {total}
+    assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls) and calls[-1][0] == total
+    assert ws.set_names() == ["real", "blurry", "collapsed", "good", "inconsistent", "memorized", "small"]
+    assert not (ws.root / "demo_staging").exists()
