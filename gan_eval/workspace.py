@@ -219,13 +219,23 @@ class Workspace:
         entry = SetEntry(name=name, archive=str(stored.relative_to(self.root)), sha256=sha, filename=filename,
                          n_accepted=len(case_set), n_rejected=len(report.rejected), added_at=time.time())
 
+        replaced: list[dict] = []
+
         def change(data: dict) -> None:
             if name == REAL:
+                replaced.append(data["real"])
                 data["real"] = entry.to_json()
             else:
+                replaced.append(data["submissions"].get(name))
                 data["submissions"][name] = entry.to_json()
         self._update(change)
+        self._drop_if_unreferenced(replaced[0])
         return entry, report
+
+    def _drop_if_unreferenced(self, old: dict | None) -> None:
+        """Delete a replaced or removed set's stored archive once no set refers to it."""
+        if old and not self._is_referenced(old["sha256"]):
+            (self.root / old["archive"]).unlink(missing_ok=True)
 
     def _is_referenced(self, sha: str) -> bool:
         data = self._read()
@@ -236,8 +246,7 @@ class Workspace:
         """Unregister a submission; its archive stays until no set refers to it."""
         entry = self.entry(name)
         self._update(lambda data: data["submissions"].pop(name, None))
-        if not self._is_referenced(entry.sha256):
-            (self.root / entry.archive).unlink(missing_ok=True)
+        self._drop_if_unreferenced(entry.to_json())
 
     def case_set(self, name: str) -> CaseSet:
         case_set, _ = read_cases(self.archive_path(name), name=name)
@@ -267,16 +276,21 @@ def open_demo_workspace(root: str | Path | None = None, seed: int = 0,
     ``demo_options`` go to ``gan_eval.demo.build_demo`` (size, n_real, n_cases, n_small, workers;
     by default all cores render).
     """
-    from .demo import DEMO_SUBMISSIONS, build_demo, default_workers
+    from .demo import DEMO_SUBMISSIONS, REAL_CASES, SMALL_CASES, SUBMISSION_CASES, build_demo, default_workers
 
     demo_options.setdefault("workers", default_workers())
+    n_sets = len(DEMO_SUBMISSIONS) - 1  # the 1000-case ones; "small" is counted on its own
+    total = (demo_options.get("n_real", REAL_CASES) + n_sets * demo_options.get("n_cases", SUBMISSION_CASES)
+             + demo_options.get("n_small", SMALL_CASES))
 
     ws = Workspace(root or default_home() / "demo")
     missing = [name for name in [REAL, *DEMO_SUBMISSIONS] if name not in ws.set_names()]
     if not missing:
         return ws
     staging = ws.root / "demo_staging"
-    report = (lambda message, fraction: progress(round(fraction * 100), 100, message)) if progress else None
+    # One stage name for the whole build, so the job's rate and time left span all of it.
+    report = (lambda message, fraction: progress(round(fraction * total), total, "building the demo cases")) \
+        if progress else None
     paths = build_demo(staging, seed=seed, progress=report, **demo_options)
     for name in missing:
         ws.add_archive(name, paths[name], filename=paths[name].name, move=True)

@@ -38,8 +38,13 @@ def test_add_and_remove_sets(tmp_path, archives):
     assert (ws.root / ws.entry("team-b").archive).exists()   # still referenced by team-b
     ws.remove_submission("team-b")
     assert len(list((ws.root / "archives").iterdir())) == 1
+    # Re-adding a name replaces that set, and the archive nobody refers to any more goes.
+    ws.add_archive("team-c", archives / "team.zip")
+    ws.add_archive("team-c", archives / "real.zip")
+    assert ws.entry("team-c").sha256 == ws.real.sha256
+    assert len(list((ws.root / "archives").iterdir())) == 1
     # A second Workspace object on the same folder sees the same state (it lives on disk).
-    assert Workspace(tmp_path / "ws").set_names() == [REAL]
+    assert Workspace(tmp_path / "ws").set_names() == [REAL, "team-c"]
 
 
 def _zip_with(tmp_path, name, members: dict[str, bytes]):
