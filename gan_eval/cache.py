@@ -34,6 +34,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .backbones import file_sha256
 from .preprocess import PREPROCESSING_VERSION
 
 CACHE_ENV = "GAN_EVAL_CACHE"
@@ -240,12 +241,9 @@ class EmbeddingCache:
         body = read_checked_json(memo)
         if isinstance(body, dict) and body.get("stamp") == stamp:
             return body["sha256"]
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        write_checked_json(memo, {"stamp": stamp, "sha256": h.hexdigest()})
-        return h.hexdigest()
+        sha = file_sha256(path)
+        write_checked_json(memo, {"stamp": stamp, "sha256": sha})
+        return sha
 
     def source_key(self, path: str | Path) -> str:
         """A key for an input's content: a file's sha256; for a folder, a hash of every file's

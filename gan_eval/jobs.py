@@ -96,6 +96,3 @@ class JobBoard:
             if job is None or not job.status.running:
                 job = self._jobs[key] = Job(name, work)
             return job
-
-    def get(self, key: str) -> Job | None:
-        return self._jobs.get(key)

@@ -3,8 +3,8 @@
 t-SNE and UMAP run on the first 50 principal components (standard practice: it removes noise
 dimensions and makes both several times faster on 1000-2048-d features). A map is keyed by the
 exact feature bytes, method, parameters and seed, so a map computed once reappears instantly.
-UMAP's first call in a new process spends about a minute compiling (numba); ``warm_up_umap``
-runs a tiny fit so that cost can be paid in the background.
+UMAP's first call in a new process spends about a minute compiling (numba); the map page says
+so while it computes.
 """
 
 from __future__ import annotations
@@ -82,10 +82,3 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0, cache_dir:
         os.replace(tmp, path)
     return coords
 
-
-def warm_up_umap() -> None:
-    """Fit UMAP on a tiny random set so numba compiles its kernels (about a minute, once per process)."""
-    import umap
-
-    rng = np.random.default_rng(0)
-    umap.UMAP(n_neighbors=5, random_state=0, n_epochs=10).fit_transform(rng.normal(size=(40, 8)))

@@ -5,7 +5,6 @@ Display only: nothing here feeds the metrics (those use gan_eval.preprocess).
 
 from __future__ import annotations
 
-import base64
 import io
 
 import numpy as np
@@ -73,6 +72,3 @@ def thumbnail_png(case: Case, height: int = 64) -> bytes:
     strip.resize((width, height), Image.Resampling.BILINEAR).save(buf, format="PNG")
     return buf.getvalue()
 
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()

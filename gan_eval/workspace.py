@@ -17,7 +17,6 @@ CLI, say) never lose each other's changes.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .archives import ArchiveError, ValidationReport, read_cases
+from .backbones import file_sha256
 from .cases import CaseSet
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
@@ -64,14 +64,6 @@ def _suffix(filename: str) -> str:
         if lower.endswith(suffix):
             return suffix
     raise ArchiveError(f"{filename}: unsupported archive type (expected one of {', '.join(_ARCHIVE_SUFFIXES)})")
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def check_team_name(name: str) -> str:
@@ -146,9 +138,6 @@ class Workspace:
             data["backbone"], data["weights"] = backbone, weights
         self._update(change)
 
-    def set_seed(self, seed: int) -> None:
-        self._update(lambda data: data.__setitem__("seed", int(seed)))
-
     # -- sets --------------------------------------------------------------------------------
     @property
     def real(self) -> SetEntry | None:
@@ -189,7 +178,7 @@ class Workspace:
         if name != REAL:
             name = check_team_name(name)
         suffix = _suffix(filename)
-        sha = _sha256_file(source)
+        sha = file_sha256(source)
         stored = self.root / "archives" / f"{sha}{suffix}"
         newly_stored = not stored.exists()
         if newly_stored:
