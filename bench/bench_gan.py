@@ -9,7 +9,8 @@
         set (default: 91 phantom cases, the demo's real set) train with DiffAugment for a fixed
         wall-clock budget, then without DiffAugment for the same number of steps, and compare
         the FID (and KID) of n cases from each EMA generator, and from an untrained generator,
-        against the real set with the default backbone. Runs, archives and sample grids go to
+        against the real set with the default backbone, and the challenge's 1-NN diversity
+        (a collapsed generator is told apart from the real cases: accuracy near 1). Runs, archives and sample grids go to
         --out (bench/out/gan by default, git-ignored).
 """
 
@@ -66,13 +67,16 @@ def speed(args: argparse.Namespace) -> None:
 def fid_against(real_features, run_dir: Path, n: int, out: Path, name: str) -> dict:
     from gan_eval.embed import embed_cases
     from gan_eval.metrics.fid import frechet_distance
+    from gan_eval.metrics.diversity import loo_1nn_diversity
     from gan_eval.metrics.kid import kernel_inception_distance
 
     archive = generate(run_dir, n, out / f"{name}.zip")
     cases, _ = read_cases(archive)
     features = embed_cases(cases, name=name, cache=False).features
+    diversity = loo_1nn_diversity(real_features, features, seed=0)
     return {"fid": frechet_distance(real_features, features),
-            "kid": kernel_inception_distance(real_features, features).kid}
+            "kid": kernel_inception_distance(real_features, features).kid,
+            "accuracy": diversity.accuracy, "diversity": diversity.diversity}
 
 
 def experiment(args: argparse.Namespace) -> None:
@@ -98,6 +102,7 @@ def experiment(args: argparse.Namespace) -> None:
     train(out / "untrained", replace(base, steps=0), cases=real)
 
     print(f"real set: {len(real)} cases; resolution {args.resolution}; batch {args.batch_size}; "
+          f"{torch.get_num_threads()} CPU threads; "
           f"{steps} steps = {args.minutes:g} min with DiffAugment, {no_augment_minutes:.1f} min without; "
           f"{args.n} generated cases per run; default backbone")
     results = {name: fid_against(real_features, out / name, args.n, out, name)
@@ -107,7 +112,8 @@ def experiment(args: argparse.Namespace) -> None:
         sample = latest_sample(out / name)
         shutil.copy(sample, out / f"{name}_samples.png")
         print(f"{name:>12}: FID {result['fid']:9.2f} ({result['fid'] / reference:5.3f}x untrained)  "
-              f"KID {result['kid']:.4f}  samples {out / f'{name}_samples.png'}")
+              f"KID {result['kid']:.4f}  1-NN accuracy {result['accuracy']:.3f} (diversity "
+              f"{result['diversity']:.3f})  samples {out / f'{name}_samples.png'}")
 
 
 def main() -> None:
@@ -123,8 +129,12 @@ def main() -> None:
     p.add_argument("--n", type=int, default=1000, help="generated cases per run")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--real", type=Path, help="real set (any archive read_cases accepts); default: 91 phantom cases")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice); use 1 to run two "
+                   "experiments side by side on a 2-core machine")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "gan")
     args = parser.parse_args()
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
     if args.mode == "experiment":
         experiment(args)
     else:

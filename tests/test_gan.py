@@ -23,7 +23,7 @@ from gan_eval.gan.data import cases_to_tensor
 from gan_eval.gan.diffaugment import FILL, cutout, diff_augment, translate
 from gan_eval.gan.export import generate
 from gan_eval.gan.runs import CHECKPOINT, STATUS, STOP, write_json_atomic
-from gan_eval.gan.train import SAMPLE_ROWS, train
+from gan_eval.gan.train import SAMPLE_ROWS, mode_seeking_penalty, train
 from gan_eval.phantom import make_cases
 
 # 32x32 keeps every training step a few tens of milliseconds; the mechanics are the same at 64+.
@@ -202,6 +202,34 @@ def test_stop_file_checkpoints_and_resume_finishes(tmp_path, cases):
     assert listed["name"] == "run" and listed["config"]["steps"] == 4 and listed["status"]["state"] == "finished"
 
 
+def test_mode_seeking_penalty_punishes_collapse_and_pushes_cases_apart():
+    z = torch.randn(8, 16, generator=torch.Generator().manual_seed(0))
+    collapsed = torch.zeros(8, 4, 8, 8).requires_grad_(True)
+    diverse = torch.randn(8, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+    assert mode_seeking_penalty(collapsed, z) > 1000 * mode_seeking_penalty(diverse, z)
+
+    images = (0.01 * diverse).requires_grad_(True)  # nearly collapsed
+    distance = lambda x: (x[:4] - x[4:]).abs().mean().item()  # noqa: E731
+    before = distance(images)
+    mode_seeking_penalty(images, z).backward()
+    with torch.no_grad():
+        images -= 1e-6 * images.grad
+    assert distance(images) > before
+
+
+def test_runs_saved_before_mode_seeking_resume_without_it(tmp_path, cases):
+    """An older run's config.json has no mode_seeking: resuming it must not switch the term on."""
+    old, straight = tmp_path / "old", tmp_path / "straight"
+    train(straight, replace(TINY, mode_seeking=0.0), cases=cases)
+    train(old, replace(TINY, steps=2, mode_seeking=0.0), cases=cases)
+    config = json.loads((old / "config.json").read_text())
+    del config["mode_seeking"]
+    write_json_atomic(old / "config.json", config)
+    train(old, resume=True, steps=4, cases=cases)
+    assert json.loads((old / "config.json").read_text())["mode_seeking"] == 0.0
+    assert [r["loss_g"] for r in read_log(old)] == [r["loss_g"] for r in read_log(straight)]
+
+
 def test_read_status_reports_a_vanished_process_as_failed(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", "print('killed mid-run')"], stdout=subprocess.DEVNULL)
     process.wait()
@@ -218,6 +246,11 @@ def test_config_rejects_bad_settings():
         TrainConfig(augment_policy="translation,color")
     with pytest.raises(ValueError, match=r"unknown settings \['stpes'\]"):
         TrainConfig.from_dict({"stpes": 3})
+    with pytest.raises(ValueError, match="mode_seeking must be >= 0"):
+        TrainConfig(mode_seeking=-0.1)
+    with pytest.raises(ValueError, match="mode_seeking compares pairs .* batch_size >= 2"):
+        TrainConfig(batch_size=1)
+    assert TrainConfig(batch_size=1, mode_seeking=0.0).batch_size == 1
     assert TrainConfig(augment=False).policy == []
 
 

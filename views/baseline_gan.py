@@ -20,22 +20,30 @@ if ws.real is None:
     st.stop()
 
 cuda = state.cuda_available()
+defaults = TrainConfig()
 with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_runs_dir)):
     with st.form("train"):
         cols = st.columns(4)
         resolution = cols[0].selectbox("Resolution", [64, 128] + ([256] if cuda else []))
-        steps = cols[1].number_input("Steps", 10, 200_000, 2000, 10)
-        batch_size = cols[2].number_input("Batch size", 2, 128, 16)
-        seed = cols[3].number_input("Seed", 0, 2**31 - 1, 0)
+        steps = cols[1].number_input("Steps", 10, 200_000, 3000, 10)
+        batch_size = cols[2].number_input("Batch size", 2, 128, defaults.batch_size)
+        seed = cols[3].number_input("Seed", 0, 2**31 - 1, defaults.seed)
         cols = st.columns(4)
-        lr_g = cols[0].number_input("Generator learning rate", 1e-5, 1e-2, 2e-4, format="%.5f")
-        lr_d = cols[1].number_input("Discriminator learning rate", 1e-5, 1e-2, 2e-4, format="%.5f")
-        augment = cols[2].toggle("DiffAugment", value=True, help="Translation and cutout, applied identically to the "
-                                 "three sequences, on real and generated inputs of the discriminator")
+        lr_g = cols[0].number_input("Generator learning rate", 1e-5, 1e-2, defaults.lr_g, format="%.5f")
+        lr_d = cols[1].number_input("Discriminator learning rate", 1e-5, 1e-2, defaults.lr_d, format="%.5f")
+        width = cols[2].number_input("Network width", 4, 64, defaults.width, help="Channels at 64x64; compute grows "
+                                     "with its square. 8 trains ~2.3x faster than 16 on a CPU.")
         sample_every = cols[3].number_input("Sample grid every N steps", 10, 10_000, 100)
+        cols = st.columns(4)
+        augment = cols[0].toggle("DiffAugment", value=defaults.augment, help="Translation and cutout, applied "
+                                 "identically to the three sequences, on real and generated inputs of the discriminator")
+        mode_seeking = cols[1].number_input("Mode-seeking weight", 0.0, 1.0, defaults.mode_seeking, format="%.3f",
+                                            help="Pushes distinct latents to distinct cases; 0 turns it off, "
+                                            "and on ~91 cases the generator then collapses onto one case")
         if st.form_submit_button("Start training", type="primary"):
             config = TrainConfig(resolution=resolution, steps=int(steps), batch_size=int(batch_size), seed=int(seed),
-                                 lr_g=lr_g, lr_d=lr_d, augment=augment, sample_every=int(sample_every))
+                                 lr_g=lr_g, lr_d=lr_d, width=int(width), augment=augment, mode_seeking=mode_seeking,
+                                 sample_every=int(sample_every))
             name = time.strftime("run-%Y%m%d-%H%M%S")
             runs.start_run(ws.archive_path(REAL), ws.gan_runs_dir / name, config)
             st.session_state["gan-run"] = name
@@ -48,7 +56,8 @@ if not all_runs:
 
 st.dataframe(pd.DataFrame([{"run": r["name"], "state": r["status"]["state"], "step": r["status"]["step"],
                             "of": r["status"]["total"], "resolution": r["config"]["resolution"],
-                            "batch": r["config"]["batch_size"], "augment": r["config"]["augment"],
+                            "batch": r["config"]["batch_size"], "width": r["config"]["width"],
+                            "augment": r["config"]["augment"], "mode seeking": r["config"].get("mode_seeking", 0.0),
                             "seed": r["config"]["seed"]} for r in all_runs]), hide_index=True)
 names = [r["name"] for r in all_runs]
 name = st.selectbox("Run", names, index=names.index(st.session_state.get("gan-run", names[0]))

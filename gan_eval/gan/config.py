@@ -19,16 +19,17 @@ class TrainConfig:
     resolution: int = 64
     steps: int = 5000
     batch_size: int = 16
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr_g: float = 1e-4                  # two time-scale updates (TTUR): D learns 4x faster than G ...
+    lr_d: float = 4e-4
+    beta1: float = 0.0                  # ... and Adam without momentum (SAGAN, BigGAN): with beta1 = 0.5
+    beta2: float = 0.999                #     every generator collapsed to one case within 1000 steps
     z_dim: int = 128
-    width: int = 16                     # generator/discriminator channels at 64x64 (see model.channel_widths)
+    width: int = 8                      # generator/discriminator channels at 64x64 (see model.channel_widths)
     augment: bool = True                # DiffAugment on every discriminator input
     augment_policy: str = "translation,cutout"
     ema_decay: float = 0.999
     r1_gamma: float = 0.0               # R1 penalty weight on real inputs; 0 = spectral norm only
+    mode_seeking: float = 0.01          # weight of the mode-seeking term (MSGAN); 0 = off
     seed: int = 0
     device: str = "auto"
     sample_every: int = 250
@@ -48,8 +49,11 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1 and 0 <= self.ema_decay < 1):
             raise ValueError("TrainConfig: beta1, beta2 and ema_decay must lie in [0, 1)")
-        if self.r1_gamma < 0:
-            raise ValueError(f"TrainConfig: r1_gamma must be >= 0, got {self.r1_gamma}")
+        for name in ("r1_gamma", "mode_seeking"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
+        if self.mode_seeking > 0 and self.batch_size < 2:
+            raise ValueError("TrainConfig: mode_seeking compares pairs of generated cases; it needs batch_size >= 2")
         unknown = [p for p in self.policy if p not in AUGMENT_POLICIES]
         if unknown:
             raise ValueError(f"TrainConfig: unknown augment policy {unknown}; known: {AUGMENT_POLICIES}")

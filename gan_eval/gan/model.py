@@ -58,7 +58,9 @@ class Generator(nn.Module):
 
 class MinibatchStd(nn.Module):
     """Append the batch's mean feature standard deviation as one more channel (ProGAN): the
-    discriminator can then see a batch without variety, which is what mode collapse looks like."""
+    discriminator can then see a batch without variety, which is what mode collapse looks like.
+    A batch must be all real or all fake (train.py runs D on each apart), else the reals' spread
+    hides the fakes' lack of it."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         spread = x.std(dim=0, unbiased=False).mean().expand(x.shape[0], 1, *x.shape[2:])
