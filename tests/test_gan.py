@@ -225,6 +225,9 @@ def test_runs_saved_before_mode_seeking_resume_without_it(tmp_path, cases):
     config = json.loads((old / "config.json").read_text())
     del config["mode_seeking"]
     write_json_atomic(old / "config.json", config)
+    with pytest.raises(ValueError, match="config.real_path is empty"):  # trained from cases given in memory
+        train(old, resume=True, steps=4)
+    assert read_status(old)["state"] == "failed" and read_status(old)["step"] == 2  # not 0
     train(old, resume=True, steps=4, cases=cases)
     assert json.loads((old / "config.json").read_text())["mode_seeking"] == 0.0
     assert [r["loss_g"] for r in read_log(old)] == [r["loss_g"] for r in read_log(straight)]

@@ -98,10 +98,13 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
     """
     run_dir = Path(run_dir)
     config = _run_config(run_dir, config, resume, steps, device)
-    created = (read_json(run_dir / STATUS).get("created") if (run_dir / STATUS).exists() else None) or time.time()
+    previous = read_json(run_dir / STATUS) if (run_dir / STATUS).exists() else {}
+    created = previous.get("created") or time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / SAMPLES).mkdir(exist_ok=True)
-    step = 0
+    # Until the checkpoint is loaded, a resumed run is where it stopped (a failure before then,
+    # such as a missing real set, must not report step 0).
+    step = previous.get("step", 0) if resume else 0
 
     def status(state: str, **extra) -> dict:
         return write_status(run_dir, state, step, config.steps, created=created, **extra)
