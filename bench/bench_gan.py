@@ -10,8 +10,8 @@
         wall-clock budget, then without DiffAugment for the same number of steps, and compare
         the FID (and KID) of n cases from each EMA generator, and from an untrained generator,
         against the real set with the default backbone, and the challenge's 1-NN diversity
-        (a collapsed generator is told apart from the real cases: accuracy near 1). Runs, archives and sample grids go to
-        --out (bench/out/gan by default, git-ignored).
+        (cases the embedding tells apart from the real ones: accuracy near 1). Runs, archives
+        and sample grids go to --out (bench/out/gan by default, git-ignored).
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def speed(args: argparse.Namespace) -> None:
 
 def fid_against(real_features, run_dir: Path, n: int, out: Path, name: str) -> dict:
     from gan_eval.embed import embed_cases
-    from gan_eval.metrics.fid import frechet_distance
     from gan_eval.metrics.diversity import loo_1nn_diversity
+    from gan_eval.metrics.fid import frechet_distance
     from gan_eval.metrics.kid import kernel_inception_distance
 
     archive = generate(run_dir, n, out / f"{name}.zip")

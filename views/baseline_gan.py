@@ -32,7 +32,7 @@ with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_
         lr_g = cols[0].number_input("Generator learning rate", 1e-5, 1e-2, defaults.lr_g, format="%.5f")
         lr_d = cols[1].number_input("Discriminator learning rate", 1e-5, 1e-2, defaults.lr_d, format="%.5f")
         width = cols[2].number_input("Network width", 4, 64, defaults.width, help="Channels at 64x64; compute grows "
-                                     "with its square. 8 trains ~2.3x faster than 16 on a CPU.")
+                                     "with its square. 8 trains about 2x faster than 16 on a CPU.")
         sample_every = cols[3].number_input("Sample grid every N steps", 10, 10_000, 100)
         cols = st.columns(4)
         augment = cols[0].toggle("DiffAugment", value=defaults.augment, help="Translation and cutout, applied "
@@ -57,7 +57,7 @@ if not all_runs:
 st.dataframe(pd.DataFrame([{"run": r["name"], "state": r["status"]["state"], "step": r["status"]["step"],
                             "of": r["status"]["total"], "resolution": r["config"]["resolution"],
                             "batch": r["config"]["batch_size"], "width": r["config"]["width"],
-                            "augment": r["config"]["augment"], "mode seeking": r["config"].get("mode_seeking", 0.0),
+                            "augment": r["config"]["augment"], "mode seeking": r["config"]["mode_seeking"],
                             "seed": r["config"]["seed"]} for r in all_runs]), hide_index=True)
 names = [r["name"] for r in all_runs]
 name = st.selectbox("Run", names, index=names.index(st.session_state.get("gan-run", names[0]))

@@ -145,12 +145,21 @@ def latest_sample(run_dir: str | Path) -> Path | None:
     return grids[-1] if grids else None
 
 
+# Settings added after runs were first saved, with the value that reproduces those older runs.
+SETTINGS_ADDED_LATER = {"mode_seeking": 0.0}
+
+
+def read_config(run_dir: str | Path) -> dict:
+    """A run's config.json, with settings it predates filled in as it was trained (off)."""
+    return {**SETTINGS_ADDED_LATER, **read_json(Path(run_dir) / CONFIG)}
+
+
 def list_runs(root: str | Path) -> list[dict]:
     """Every run folder directly under ``root``, newest first: name, path, settings, status."""
     runs = []
     for run_dir in Path(root).glob("*/"):
         if (run_dir / CONFIG).exists() and (run_dir / STATUS).exists():
-            config = read_json(run_dir / CONFIG)
+            config = read_config(run_dir)
             runs.append({"name": run_dir.name, "run_dir": run_dir, "config": config, "status": read_status(run_dir)})
     return sorted(runs, key=lambda r: r["status"].get("created", 0.0), reverse=True)
 

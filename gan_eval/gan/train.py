@@ -1,10 +1,11 @@
 """Train the baseline GAN on a few dozen real cases. Reads top to bottom, nanoGPT style.
 
 Hinge loss, a spectrally normalised discriminator (optionally an R1 penalty), DiffAugment on
-every discriminator input, a mode-seeking term against collapse, Adam with two time scales,
-and an exponential moving average of the generator that is used for every sample and for export. All randomness after initialisation comes from one CPU
-``torch.Generator`` saved in the checkpoint, so a resumed run continues exactly where it
-stopped (same batches, latents and augmentations), on CPU bit for bit.
+every discriminator input, a mode-seeking term against collapse, Adam with two time scales, and
+an exponential moving average of the generator that is used for every sample and for export.
+All randomness after initialisation comes from one CPU ``torch.Generator`` saved in the
+checkpoint, so a resumed run continues exactly where it stopped (same batches, latents and
+augmentations), on CPU bit for bit.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from .config import TrainConfig
 from .data import cases_to_tensor, sample_grid
 from .diffaugment import diff_augment
 from .model import Discriminator, Generator
-from .runs import (CHECKPOINT, CONFIG, SAMPLES, STATUS, append_log, clear_stop, read_json, sample_path,
-                   stop_requested, truncate_log, write_json_atomic, write_status)
+from .runs import (CHECKPOINT, CONFIG, SAMPLES, STATUS, append_log, clear_stop, read_config, read_json,
+                   sample_path, stop_requested, truncate_log, write_json_atomic, write_status)
 
 CHANNELS_LAST = torch.channels_last  # ~1.5x faster convolutions on CPU (oneDNN) than NCHW
 SAMPLE_ROWS = 8                    # cases per sample grid
@@ -71,8 +72,7 @@ def _run_config(run_dir: Path, config: TrainConfig | None, resume: bool, steps: 
     if resume:
         if not (run_dir / CHECKPOINT).exists():
             raise FileNotFoundError(f"{run_dir}: no {CHECKPOINT} to resume from")
-        saved = {k: v for k, v in read_json(run_dir / CONFIG).items() if k != "run"}
-        saved.setdefault("mode_seeking", 0.0)  # runs from before the setting existed trained without it
+        saved = {k: v for k, v in read_config(run_dir).items() if k != "run"}
         overrides = {k: v for k, v in (("steps", steps), ("device", device)) if v is not None}
         return TrainConfig.from_dict({**saved, **overrides})
     if config is None:
