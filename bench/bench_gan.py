@@ -82,6 +82,9 @@ def fid_against(real_features, run_dir: Path, n: int, out: Path, name: str) -> d
 def experiment(args: argparse.Namespace) -> None:
     from gan_eval.embed import embed_cases
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
     out = args.out
     if out.exists():
         shutil.rmtree(out)
@@ -133,8 +136,6 @@ def main() -> None:
                    "experiments side by side on a 2-core machine")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "gan")
     args = parser.parse_args()
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
     if args.mode == "experiment":
         experiment(args)
     else:
