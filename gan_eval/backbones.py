@@ -15,7 +15,6 @@ weights file: embeddings are cached and compared only under the same fingerprint
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
 import socket
@@ -28,6 +27,7 @@ from unittest import mock
 from urllib.parse import urlparse
 
 from .preprocess import INPUT_SIZE
+from .store import file_sha256
 
 if TYPE_CHECKING:
     from torch import nn
@@ -314,14 +314,6 @@ def describe_backbone(backbone: str) -> str:
 
 
 # --------------------------------------------------------------------------------- weights
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def resolve_weights(backbone: str, weights: str | Path | None = None, allow_download: bool = True) -> Path:
     """The weights file to use for ``backbone`` (see the module docstring for the order).

@@ -21,21 +21,19 @@ containing it, and a reader whose shard vanished mid-read simply lists the folde
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import struct
 import uuid
 import warnings
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
-from .backbones import file_sha256
 from .preprocess import PREPROCESSING_VERSION
+from .store import atomic_write_bytes, file_sha256, read_checked_json, write_checked_json
 
 CACHE_ENV = "GAN_EVAL_CACHE"
 _SHARD_MAGIC = b"GANEVAL-FEATURES-1\n"
@@ -46,45 +44,6 @@ _READ_RETRIES = 8
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "gan_eval")
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``, else delete it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-
-
-def write_checked_json(path: Path, body: object) -> None:
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    record = {"sha256": hashlib.sha256(text.encode()).hexdigest(), "body": body}
-    atomic_write_bytes(path, json.dumps(record, separators=(",", ":")).encode())
-
-
-def read_checked_json(path: Path) -> object | None:
-    """The body, or None when the file is missing or damaged (a damaged one is deleted)."""
-    try:
-        record = json.loads(path.read_bytes())
-        text = json.dumps(record["body"], sort_keys=True, separators=(",", ":"))
-        if hashlib.sha256(text.encode()).hexdigest() == record["sha256"]:
-            return record["body"]
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, TypeError):
-        pass
-    warnings.warn(f"cache entry {path} is damaged; it will be recomputed", RuntimeWarning, stacklevel=3)
-    path.unlink(missing_ok=True)
-    return None
 
 
 # ------------------------------------------------------------------------------- feature shards

@@ -27,6 +27,7 @@ from scipy import ndimage
 from . import phantom
 from .archives import write_archive
 from .cases import SEQUENCE_LABELS, SEQUENCES, Case
+from .store import atomic_write_text
 
 DEFAULT_SIZE = 128
 REAL_NAME = "real"
@@ -214,9 +215,7 @@ def _read_manifest(path: Path) -> dict:
 
 
 def _write_manifest(path: Path, manifest: dict) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def write_case_picture(case: Case, path: str | Path, *, scale: int = 1, caption: str = "") -> Path:

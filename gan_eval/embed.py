@@ -34,8 +34,9 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .archives import Rejection, archive_name, iter_cases
-from .backbones import DEFAULT_BACKBONE, Backbone, file_sha256, resolve_backbone
-from .cache import EmbeddingCache, atomic_path, open_cache
+from .backbones import DEFAULT_BACKBONE, Backbone, resolve_backbone
+from .cache import EmbeddingCache, open_cache
+from .store import atomic_path, file_sha256
 from .cases import Case
 from .embedding_set import EmbeddingSet
 from .metrics.consistency import case_consistency

@@ -7,11 +7,12 @@ raises with both names in the message.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .store import atomic_path
 
 
 @dataclass
@@ -48,11 +49,8 @@ class EmbeddingSet:
                   "header": np.array(json.dumps(header))}
         if self.consistency is not None:
             arrays["consistency"] = self.consistency
-        # Written to a temporary file and renamed: a crash never leaves half a file under ``path``.
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        with open(tmp, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "EmbeddingSet":

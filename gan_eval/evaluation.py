@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +20,7 @@ from .embed import embed_path
 from .embedding_set import EmbeddingSet
 from .preprocess import PREPROCESSING_VERSION
 from .scoring import evaluate
+from .store import atomic_write_text
 from .workspace import REAL, Workspace
 
 Progress = Callable[[int, "int | None", str], None]
@@ -70,10 +70,7 @@ def evaluate_cached(real: EmbeddingSet, submissions: dict[str, EmbeddingSet], re
             pass  # not computed yet, or a damaged file: compute again
     result = evaluate(real, submissions, seed=seed, fid_max=fid_max)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        tmp.write_text(json.dumps(result, indent=2))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(result, indent=2))
     return result
 
 

@@ -10,10 +10,11 @@ so while it computes.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
+
+from .store import load_checked_npy, save_checked_npy
 
 METHODS = ("pca", "tsne", "umap")
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -55,11 +56,8 @@ def cached_projection(features: np.ndarray, method: str, seed: int, cache_dir: s
     if cache_dir is None:
         return None
     path = Path(cache_dir) / f"{method}-{projection_key(features, method, seed)}.npy"
-    try:
-        coords = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
-        return None
-    return coords if coords.shape == (features.shape[0], 2) else None
+    coords = load_checked_npy(path)
+    return coords if coords is not None and coords.shape == (features.shape[0], 2) else None
 
 
 def project(features: np.ndarray, method: str = "pca", seed: int = 0, cache_dir: str | Path | None = None) -> np.ndarray:
@@ -75,10 +73,6 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0, cache_dir:
     coords = _compute(features, method, seed).astype(np.float32)
     if cache_dir is not None:
         path = Path(cache_dir) / f"{method}-{projection_key(features, method, seed)}.npy"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        with open(tmp, "wb") as f:
-            np.save(f, coords)
-        os.replace(tmp, path)
+        save_checked_npy(path, coords)
     return coords
 

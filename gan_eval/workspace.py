@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .archives import ArchiveError, ValidationReport, read_cases
-from .backbones import file_sha256
 from .cases import CaseSet
+from .store import file_sha256
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 REAL = "real"

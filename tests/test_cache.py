@@ -15,11 +15,10 @@ from gan_eval.cache import (
     CACHE_ENV,
     EmbeddingCache,
     FeatureStore,
-    atomic_path,
     default_cache_dir,
     open_cache,
-    write_checked_json,
 )
+from gan_eval.store import atomic_path, write_checked_json
 from gan_eval.cases import Case
 from gan_eval.embed import embed_cases
 

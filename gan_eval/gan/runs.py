@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from gan_eval.store import atomic_write_text
+
 from .config import TrainConfig
 
 CONFIG, CHECKPOINT, LOG, STATUS, STOP = "config.json", "checkpoint.pt", "log.jsonl", "status.json", "STOP"
@@ -34,9 +36,7 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the ga
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON to a temporary file and rename it, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def read_json(path: Path) -> dict:
@@ -112,9 +112,7 @@ def truncate_log(run_dir: str | Path, step: int) -> None:
     """Drop log lines after ``step`` (the checkpoint a resumed run restarts from)."""
     kept = [r for r in read_log(run_dir) if r["step"] <= step]
     path = Path(run_dir) / LOG
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 
 
 def request_stop(run_dir: str | Path) -> None:

@@ -11,7 +11,6 @@ augmentations), on CPU bit for bit.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 
 from gan_eval import archives
 from gan_eval.cases import Case
+from gan_eval.store import atomic_path
 
 from .config import TrainConfig
 from .data import cases_to_tensor, sample_grid
@@ -83,9 +83,8 @@ def _run_config(run_dir: Path, config: TrainConfig | None, resume: bool, steps: 
 
 
 def _save_atomic(save, path: Path) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save(tmp)
 
 
 def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequence[Case] | None = None,
