@@ -1,4 +1,7 @@
-"""The leaderboard: every metric of every submission against the real set, as one JSON-ready dict.
+"""The leaderboard: every registered metric of every submission against the real set, as one
+JSON-ready dict. Which metrics run, and what each output is called and how it is shown, is the
+metric registry's (``gan_eval.metrics.registry``); this module adds the challenge's scores across
+submissions and the ranks.
 
 Challenge scores:
     FID_score    = 1 - FID / FID_max, FID_max = the largest FID among the submissions compared
@@ -23,77 +26,104 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Callable, Mapping
-
-import numpy as np
+from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
 
 from gan_eval.embedding_set import EmbeddingSet, check_comparable
-from gan_eval.metrics import diversity, kid, memorisation, prdc
-from gan_eval.metrics.bootstrap import N_BOOT, bootstrap_fid
-from gan_eval.metrics.consistency_summary import summarise_consistency
-from gan_eval.metrics.fid import fid_score, frechet_distance
+from gan_eval.metrics import registry
+from gan_eval.metrics.bootstrap import N_BOOT
+from gan_eval.metrics.fid import fid_score
 from gan_eval.metrics.inputs import embeddings
-from gan_eval.selection import select_cases
+from gan_eval.metrics.memorisation import ALPHA
 
 QUALITATIVE_MAX = 20.0  # five criteria rated 0-4 per case
 
 Progress = Callable[[int, int, str], None]  # (submissions done, total, name of the one just done)
 
 
+@dataclass(frozen=True)
+class SubmissionScores:
+    """One submission's numbers: ``n`` and every registered output (``registry.outputs()``).
+
+    ``errors`` names the metrics that could not be computed for it (their outputs are None),
+    e.g. precision/recall on a set with fewer cases than their k nearest neighbours.
+    """
+
+    name: str
+    n: int
+    values: Mapping[str, object]
+    errors: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        record = {"n": self.n, **self.values}
+        if self.errors:
+            record["metric_errors"] = dict(self.errors)
+        return record
+
+
 def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: int = 0,
              fid_max: float | None = None, n_boot: int = N_BOOT, selection_k: int = 10,
-             memorisation_alpha: float = memorisation.ALPHA, progress: Progress | None = None) -> dict:
-    """Score each submission against ``real``; the dict's layout is the CLI's JSON (module docstring).
+             memorisation_alpha: float = ALPHA, progress: Progress | None = None,
+             settings: Mapping[str, object] | None = None, strict: bool = True) -> dict:
+    """Score each submission against ``real`` with every registered metric; the dict's layout is
+    the CLI's JSON (module docstring).
 
-    A submission with fewer than ``selection_k`` cases has all its cases selected.
+    ``settings`` overrides metric settings by name (``registry.settings()`` lists them; the
+    keyword arguments are the common ones). A submission with fewer than ``selection_k`` cases
+    has all its cases selected.
+
+    ``strict=True`` raises ValueError naming the first submission that cannot be scored.
+    ``strict=False`` (the workspace and the CLI) never lets one submission hide the others: a
+    submission whose embeddings are unusable is listed under ``failed`` with the reason, a metric
+    that fails for one submission leaves its outputs None and its reason in ``metric_errors``,
+    and the rest are scored and ranked.
     """
     if not submissions:
         raise ValueError("no submissions to evaluate")
+    chosen = registry.settings({"n_boot": n_boot, "selection_k": selection_k, "memorisation_alpha": memorisation_alpha,
+                                **(settings or {})})
     real = _named(real, real.name or "real set")
     real_x = embeddings(real.features, real.name, real.case_ids)
-    scored: dict[str, dict] = {}
+    scored: dict[str, SubmissionScores] = {}
+    failed: dict[str, str] = {}
     for done, (name, sub) in enumerate(submissions.items(), start=1):
-        sub = _named(sub, name)
-        check_comparable(real, sub)
-        gen_x = embeddings(sub.features, sub.name, sub.case_ids)
         try:
-            # One BLAS/OpenMP thread: the matrices are ~1000 x 1280, too small for threads to pay
-            # off, and on a busy machine threads made the whole evaluation 2-10x slower.
-            with threadpool_limits(limits=1):
-                scored[name] = _score_submission(real, real_x, sub, gen_x, seed, n_boot, selection_k,
-                                                 memorisation_alpha)
+            scored[name] = _score_submission(real, real_x, _named(sub, name), seed, chosen, strict)
         except ValueError as err:
-            raise ValueError(f"submission {name!r}: {err}") from err
+            if strict:
+                raise
+            failed[name] = str(err)
         if progress is not None:
             progress(done, len(submissions), name)
+    if not scored:
+        raise ValueError("no submission could be scored: " + "; ".join(failed.values()))
 
+    records = {name: s.to_json() for name, s in scored.items()}
+    fids = [r["fid"] for r in records.values() if r["fid"] is not None]
     if fid_max is None:
-        fid_max = max(s["fid"] for s in scored.values())
+        fid_max = max(fids, default=0.0)
         if fid_max == 0:
             raise ValueError("every submission has FID 0 (identical to the real set): "
                              "FID_score = 1 - FID / FID_max is undefined; give fid_max")
-    for s in scored.values():
-        s["fid_score"] = fid_score(s["fid"], fid_max)
-        # FID_score decreases with FID, so the FID interval's ends swap.
-        s["fid_score_ci95"] = [fid_score(s["fid_ci95"][1], fid_max), fid_score(s["fid_ci95"][0], fid_max)]
-        s["quantitative_score"] = (s["diversity_score"] + s["fid_score"]) / 2.0
-    for name, r in _ranks({n: s["quantitative_score"] for n, s in scored.items()}).items():
-        scored[name]["quantitative_rank"] = r
+    for r in records.values():
+        _challenge_scores(r, fid_max)
+    for name, rank in _ranks({n: r["quantitative_score"] for n, r in records.items()}).items():
+        records[name]["quantitative_rank"] = rank
 
-    return {
+    result = {
         "backbone": real.backbone,
         "backbone_fingerprint": real.fingerprint,
         "seed": seed,
         "fid_max": float(fid_max),
-        "settings": {"n_boot": n_boot, "selection_k": selection_k, "memorisation_alpha": memorisation_alpha,
-                     "diversity_batch_size": diversity.BATCH_SIZE, "diversity_repetitions": diversity.REPETITIONS,
-                     "kid_subset_size": kid.SUBSET_SIZE, "kid_subsets": kid.N_SUBSETS,
-                     "prdc_k_precision_recall": prdc.K_PRECISION_RECALL,
-                     "prdc_k_density_coverage": prdc.K_DENSITY_COVERAGE},
+        "settings": chosen,
+        "metrics_version": registry.version(),
         "real": {"n": len(real), "name": real.name},
-        "submissions": scored,
+        "submissions": records,
     }
+    if failed:
+        result["failed"] = failed
+    return result
 
 
 def _named(s: EmbeddingSet, name: str) -> EmbeddingSet:
@@ -101,48 +131,38 @@ def _named(s: EmbeddingSet, name: str) -> EmbeddingSet:
     return s if s.name == name else dataclasses.replace(s, name=name)
 
 
-def _score_submission(real: EmbeddingSet, real_x: np.ndarray, sub: EmbeddingSet, gen_x: np.ndarray, seed: int,
-                      n_boot: int, selection_k: int, memorisation_alpha: float) -> dict:
-    fid = frechet_distance(real_x, gen_x)
-    div = diversity.loo_1nn_diversity(real_x, gen_x, seed=seed)
-    kernel = kid.kernel_inception_distance(real_x, gen_x, seed=seed)
-    quality = prdc.prdc(real_x, gen_x)
-    memo = memorisation.memorisation(real_x, gen_x, alpha=memorisation_alpha)
-    selected = select_cases(gen_x, k=min(selection_k, len(sub)), seed=seed)
-    record = {
-        "n": len(sub),
-        "fid": fid,
-        "fid_ci95": list(bootstrap_fid(real_x, gen_x, n_boot=n_boot, seed=seed)),
-        "loo_accuracy": div.accuracy,
-        "loo_accuracy_real": div.accuracy_real,
-        "loo_accuracy_generated": div.accuracy_generated,
-        "loo_accuracy_std": div.accuracy_std,
-        "loo_batches": div.n_batches,
-        "diversity_score": div.diversity,
-        "kid": kernel.kid,
-        "kid_std": kernel.std,
-        "precision": quality.precision,
-        "recall": quality.recall,
-        "density": quality.density,
-        "coverage": quality.coverage,
-        "memorized_fraction": memo.fraction,
-        "suspected_copies": [
-            {"generated": sub.case_ids[c.generated_index], "real": real.case_ids[c.real_index],
-             "distance": c.distance, "ratio": c.ratio}
-            for c in memo.copies
-        ],
-        "selected_cases": [sub.case_ids[i] for i in selected],
-    }
-    record.update(_consistency(sub, real))
-    return record
+def _score_submission(real: EmbeddingSet, real_x, sub: EmbeddingSet, seed: int, settings: Mapping[str, object],
+                      strict: bool) -> SubmissionScores:
+    check_comparable(real, sub)
+    inputs = registry.SubmissionInputs(
+        real=real_x, generated=embeddings(sub.features, sub.name, sub.case_ids), real_ids=real.case_ids,
+        generated_ids=sub.case_ids, real_consistency=real.consistency, generated_consistency=sub.consistency,
+        seed=seed, settings=settings)
+    values: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    # One BLAS/OpenMP thread: the matrices are ~1000 x 1280, too small for threads to pay off,
+    # and on a busy machine threads made the whole evaluation 2-10x slower.
+    with threadpool_limits(limits=1):
+        for metric in registry.metrics():
+            try:
+                out = metric.compute(inputs)
+            except ValueError as err:
+                if strict:
+                    raise ValueError(f"submission {sub.name!r}: {err}") from err
+                errors[metric.name] = str(err)
+                out = dict.fromkeys(o.key for o in metric.outputs)
+            values.update({o.key: out[o.key] for o in metric.outputs})
+    return SubmissionScores(sub.name, len(sub), values, errors)
 
 
-def _consistency(sub: EmbeddingSet, real: EmbeddingSet) -> dict:
-    keys = ("consistency", "consistency_real", "consistency_flag", "consistency_fraction_below")
-    if sub.consistency is None:
-        return dict.fromkeys(keys)
-    summary = summarise_consistency(sub.consistency, real.consistency)
-    return dict(zip(keys, (summary.mean, summary.real_mean, summary.flagged, summary.fraction_below)))
+def _challenge_scores(record: dict, fid_max: float) -> None:
+    """FID score (and its interval) and the quantitative score, where their inputs exist."""
+    fid, interval, div = record["fid"], record["fid_ci95"], record["diversity_score"]
+    record["fid_score"] = None if fid is None else fid_score(fid, fid_max)
+    # FID_score decreases with FID, so the FID interval's ends swap.
+    record["fid_score_ci95"] = None if interval is None else [fid_score(interval[1], fid_max),
+                                                               fid_score(interval[0], fid_max)]
+    record["quantitative_score"] = None if fid is None or div is None else (div + record["fid_score"]) / 2.0
 
 
 def _ranks(scores: Mapping[str, float | None]) -> dict[str, int | None]:
@@ -168,19 +188,12 @@ def add_qualitative(result: dict, qualitative: Mapping[str, float]) -> dict:
         q = qualitative.get(name)
         s["qualitative_score"] = None if q is None else float(q)
         s["qualitative_normalised"] = None if q is None else float(q) / QUALITATIVE_MAX
-        s["final_score"] = None if q is None else (s["quantitative_score"] + float(q) / QUALITATIVE_MAX) / 2.0
+        quantitative = s["quantitative_score"]
+        s["final_score"] = None if q is None or quantitative is None else \
+            (quantitative + float(q) / QUALITATIVE_MAX) / 2.0
     for name, r in _ranks({n: s["final_score"] for n, s in out["submissions"].items()}).items():
         out["submissions"][name]["rank"] = r
     return out
-
-
-# Columns of a leaderboard row, in display order; ``*_ci95`` pairs become ``_low``/``_high`` columns.
-_ROW_KEYS = (
-    "rank", "quantitative_rank", "final_score", "qualitative_score", "quantitative_score",
-    "fid", "fid_ci95", "fid_score", "loo_accuracy", "loo_accuracy_real", "loo_accuracy_generated",
-    "loo_accuracy_std", "diversity_score", "kid", "kid_std", "precision", "recall", "density", "coverage",
-    "memorized_fraction", "consistency", "consistency_flag",
-)
 
 
 def leaderboard_rows(result: dict) -> list[dict]:
@@ -192,17 +205,20 @@ def leaderboard_rows(result: dict) -> list[dict]:
     rows = []
     for name, s in result["submissions"].items():
         row: dict = {"submission": name, "n": s["n"]}
-        for key in _ROW_KEYS:
-            value = s.get(key)
-            if key.endswith("_ci95"):
-                row[f"{key}_low"], row[f"{key}_high"] = value
+        for output in registry.outputs():
+            if not output.table:
+                continue
+            value = s.get(output.key)
+            if output.key.endswith("_ci95"):
+                row[f"{output.key}_low"], row[f"{output.key}_high"] = value if value is not None else (None, None)
             else:
-                row[key] = value
-        row["n_suspected_copies"] = len(s["suspected_copies"])
-        row["selected_cases"] = ";".join(s["selected_cases"])
+                row[output.key] = value
+        row["n_suspected_copies"] = len(s.get("suspected_copies") or [])
+        row["selected_cases"] = ";".join(s.get("selected_cases") or [])
         row["backbone"] = result["backbone"]
         row["seed"] = result["seed"]
         rows.append(row)
     unranked = len(rows) + 1
-    rows.sort(key=lambda r: (unranked if r["rank"] is None else r["rank"], r["quantitative_rank"]))
+    rows.sort(key=lambda r: (unranked if r.get("rank") is None else r["rank"],
+                             unranked if r["quantitative_rank"] is None else r["quantitative_rank"]))
     return rows

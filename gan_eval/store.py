@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import inspect
 import io
 import json
 import os
 import shutil
+import types
 import uuid
 import warnings
 from contextlib import contextmanager
@@ -164,6 +166,19 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def source_digest(*modules: types.ModuleType) -> str:
+    """A digest of the source of ``modules``: the version of whatever they compute, so that a
+    stored value is never served after the code that computed it changed (nothing to bump by hand)."""
+    h = hashlib.sha256()
+    for module in sorted(modules, key=lambda m: m.__name__):
+        h.update(module.__name__.encode())
+        try:
+            h.update(inspect.getsource(module).encode())
+        except (OSError, TypeError):  # no source (a frozen build): its name and version stand in
+            h.update(str(getattr(module, "__version__", "")).encode())
+    return h.hexdigest()[:16]
 
 
 def content_key(*parts: object) -> str:

@@ -1,0 +1,303 @@
+"""The metric registry: every number gan_eval reports, with its label, unit, decimals and meaning.
+
+One entry per metric: the function that computes it for one submission, and the outputs it
+returns, each described once (label, unit, decimals, help, whether higher is better). Everything
+that shows or stores a number reads this: ``scoring.evaluate`` calls every registered metric,
+``scoring.leaderboard_rows`` and the CLI table take their columns from it, the app builds its
+column configuration from it, and the stored results' version is derived from it.
+
+Adding a metric is one new module (a pure function of arrays, in ``gan_eval/metrics/``) and one
+``register(Metric(...))`` call, at the bottom of this file for a built-in metric::
+
+    def _sliced_wasserstein(inputs: SubmissionInputs) -> dict:
+        return {"swd": sliced_wasserstein(inputs.real, inputs.generated, seed=inputs.seed)}
+
+    register(Metric("swd", _sliced_wasserstein, (
+        Output("swd", "SWD", decimals=3, help="sliced Wasserstein distance", higher_is_better=False),)))
+
+``Output.unit`` is ``"%"`` for a fraction in [0, 1] shown as a percentage; ``table=False`` keeps
+an output (a list, a diagnostic) in the JSON only. A metric's ``settings`` are the constants and
+defaults that change its numbers: they are recorded in every result and are part of its version,
+as is the source of the module that holds the metric's function.
+
+Outputs that the leaderboard computes across submissions (FID score, quantitative and final
+scores, ranks) are described here too (``LEADERBOARD_OUTPUTS``), so that every column has one
+description; ``gan_eval.scoring`` computes them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from gan_eval.metrics import diversity, kid, memorisation, prdc
+from gan_eval.metrics.bootstrap import N_BOOT, bootstrap_fid
+from gan_eval.metrics.consistency_summary import summarise_consistency
+from gan_eval.metrics.fid import frechet_distance
+from gan_eval.store import content_key, source_digest
+
+MISSING = "—"  # how every table shows a value that does not exist (unranked, not read, no masks)
+
+
+@dataclass(frozen=True)
+class Output:
+    key: str
+    label: str
+    decimals: int = 3
+    help: str = ""
+    unit: str = ""                      # "%": a fraction in [0, 1] shown as a percentage
+    higher_is_better: bool | None = None
+    table: bool = True                  # a column of the leaderboard and the CLI table
+
+    def format(self, value: object) -> str:
+        """The value as every text front shows it: fixed decimals, MISSING for None."""
+        if value is None:
+            return MISSING
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, (list, tuple)):
+            return "–".join(self.format(v) for v in value)
+        if isinstance(value, int) and self.unit != "%":
+            return str(value)
+        number = float(value) * (100.0 if self.unit == "%" else 1.0)
+        text = f"{number:.{self.decimals}f}"
+        if float(text) == 0.0:
+            text = text.lstrip("-")  # "-0.0000" is noise around zero, not a sign
+        return text + ("%" if self.unit == "%" else "")
+
+
+@dataclass(frozen=True)
+class SubmissionInputs:
+    """What a metric sees of one submission: feature matrices (checked by ``metrics.inputs``),
+    their case ids, per-case consistency values when known, the seed and the settings."""
+
+    real: np.ndarray
+    generated: np.ndarray
+    real_ids: list[str]
+    generated_ids: list[str]
+    real_consistency: np.ndarray | None
+    generated_consistency: np.ndarray | None
+    seed: int
+    settings: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    compute: Callable[[SubmissionInputs], Mapping[str, object]]
+    outputs: tuple[Output, ...]
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+
+_METRICS: dict[str, Metric] = {}
+
+
+def _check(metric: Metric) -> None:
+    if not (isinstance(metric.name, str) and metric.name.isidentifier()):
+        raise ValueError(f"metric name must be an identifier, got {metric.name!r}")
+    if metric.name in _METRICS:
+        raise ValueError(f"metric {metric.name!r} is already registered")
+    if not callable(metric.compute):
+        raise TypeError(f"metric {metric.name!r}: compute must be callable, got {type(metric.compute).__name__}")
+    if not metric.outputs:
+        raise ValueError(f"metric {metric.name!r} declares no outputs")
+    taken = {o.key: name for name, m in _METRICS.items() for o in m.outputs} | \
+            {o.key: "the leaderboard" for o in LEADERBOARD_OUTPUTS}
+    for output in metric.outputs:
+        if output.key in taken or output.key in FIXED_KEYS:
+            owner = taken.get(output.key, "the result layout")
+            raise ValueError(f"metric {metric.name!r}: output key {output.key!r} is already defined by {owner}")
+        if not (isinstance(output.decimals, int) and 0 <= output.decimals <= 12):
+            raise ValueError(f"metric {metric.name!r}: output {output.key!r} needs 0-12 decimals, got {output.decimals!r}")
+        if output.unit not in ("", "%"):
+            raise ValueError(f"metric {metric.name!r}: output {output.key!r} has unknown unit {output.unit!r}")
+    clashes = sorted(set(metric.settings) & {k for m in _METRICS.values() for k in m.settings})
+    if clashes:
+        raise ValueError(f"metric {metric.name!r}: setting(s) {', '.join(clashes)} already belong to another metric")
+
+
+def register(metric: Metric) -> Metric:
+    """Add ``metric``; every front shows its outputs from then on. Raises ValueError on a clash."""
+    _check(metric)
+    _METRICS[metric.name] = metric
+    version.cache_clear()
+    return metric
+
+
+def unregister(name: str) -> None:
+    """Remove a metric (tests register temporary ones)."""
+    if name not in _METRICS:
+        raise KeyError(f"no metric named {name!r}; registered: {', '.join(_METRICS)}")
+    del _METRICS[name]
+    version.cache_clear()
+
+
+def metrics() -> list[Metric]:
+    return list(_METRICS.values())
+
+
+def settings(overrides: Mapping[str, object] | None = None) -> dict[str, object]:
+    """Every metric's settings, with ``overrides`` (which must name known settings) applied."""
+    merged = {k: v for m in _METRICS.values() for k, v in m.settings.items()}
+    unknown = sorted(set(overrides or {}) - set(merged))
+    if unknown:
+        raise ValueError(f"unknown metric setting(s): {', '.join(unknown)}; known: {', '.join(sorted(merged))}")
+    return merged | dict(overrides or {})
+
+
+def outputs() -> list[Output]:
+    """Every output, in column order: the challenge's scores first, then each metric's."""
+    return list(LEADERBOARD_OUTPUTS) + [o for m in _METRICS.values() for o in m.outputs]
+
+
+def output(key: str) -> Output:
+    for o in outputs():
+        if o.key == key:
+            return o
+    raise KeyError(f"no metric output {key!r}")
+
+
+def table_columns() -> list[str]:
+    """Leaderboard row keys, in order; an interval (``*_ci95``) becomes ``_low`` and ``_high``."""
+    keys = []
+    for o in outputs():
+        if o.table:
+            keys += [f"{o.key}_low", f"{o.key}_high"] if o.key.endswith("_ci95") else [o.key]
+    return keys
+
+
+def column_output(column: str) -> Output:
+    """The output a table column shows (``fid_ci95_low`` -> the ``fid_ci95`` output)."""
+    for suffix in ("_low", "_high"):
+        if column.endswith("_ci95" + suffix):
+            return output(column[: -len(suffix)])
+    return output(column)
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    """The stored results' version: a digest of every output key, every setting and the source
+    of every module that computes a registered number (the metrics package, selection, scoring
+    and the module of each registered function). Any change to them makes new results."""
+    import gan_eval.metrics as package
+
+    names = {f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)}
+    names |= {m.compute.__module__ for m in _METRICS.values()} | {"gan_eval.scoring", "gan_eval.selection"}
+    layout = [(o.key, o.decimals, o.unit, o.table) for o in outputs()]
+    return content_key(layout, sorted(settings().items()),
+                       source_digest(*(importlib.import_module(n) for n in sorted(names))))
+
+
+# Keys every submission's record has whatever the metrics: not outputs of any metric.
+FIXED_KEYS = frozenset({"n"})
+
+LEADERBOARD_OUTPUTS = (
+    Output("rank", "Rank", 0, "By final score, once the reader study is closed", higher_is_better=False),
+    Output("quantitative_rank", "Quant. rank", 0, "By quantitative score", higher_is_better=False),
+    Output("final_score", "Final", 3, "(quantitative + qualitative / 20) / 2", higher_is_better=True),
+    Output("qualitative_score", "Qualitative /20", 2, "Readers' mean case score, 0-20", higher_is_better=True),
+    Output("qualitative_normalised", "Qualitative /1", 3, "Qualitative score / 20", higher_is_better=True,
+           table=False),
+    Output("quantitative_score", "Quantitative", 3, "(diversity + FID score) / 2", higher_is_better=True),
+    Output("fid_score", "FID score", 3, "1 - FID / FID_max", higher_is_better=True),
+    Output("fid_score_ci95", "FID score 95%", 3, "From the FID interval", higher_is_better=True, table=False),
+)
+
+
+# ----------------------------------------------------------------------------- built-in metrics
+
+def _fid(inputs: SubmissionInputs) -> dict:
+    interval = bootstrap_fid(inputs.real, inputs.generated, n_boot=int(inputs.settings["n_boot"]), seed=inputs.seed)
+    return {"fid": frechet_distance(inputs.real, inputs.generated), "fid_ci95": list(interval)}
+
+
+def _diversity(inputs: SubmissionInputs) -> dict:
+    div = diversity.loo_1nn_diversity(inputs.real, inputs.generated, batch_size=int(inputs.settings["diversity_batch_size"]),
+                                      repetitions=int(inputs.settings["diversity_repetitions"]), seed=inputs.seed)
+    return {"loo_accuracy": div.accuracy, "loo_accuracy_real": div.accuracy_real,
+            "loo_accuracy_generated": div.accuracy_generated, "loo_accuracy_std": div.accuracy_std,
+            "loo_batches": div.n_batches, "diversity_score": div.diversity}
+
+
+def _kid(inputs: SubmissionInputs) -> dict:
+    result = kid.kernel_inception_distance(inputs.real, inputs.generated, subset_size=int(inputs.settings["kid_subset_size"]),
+                                           n_subsets=int(inputs.settings["kid_subsets"]), seed=inputs.seed)
+    return {"kid": result.kid, "kid_std": result.std}
+
+
+def _prdc(inputs: SubmissionInputs) -> dict:
+    quality = prdc.prdc(inputs.real, inputs.generated, k_precision_recall=int(inputs.settings["prdc_k_precision_recall"]),
+                        k_density_coverage=int(inputs.settings["prdc_k_density_coverage"]))
+    return {"precision": quality.precision, "recall": quality.recall, "density": quality.density,
+            "coverage": quality.coverage}
+
+
+def _memorisation(inputs: SubmissionInputs) -> dict:
+    memo = memorisation.memorisation(inputs.real, inputs.generated, alpha=float(inputs.settings["memorisation_alpha"]))
+    return {"memorized_fraction": memo.fraction,
+            "suspected_copies": [{"generated": inputs.generated_ids[c.generated_index],
+                                  "real": inputs.real_ids[c.real_index], "distance": c.distance, "ratio": c.ratio}
+                                 for c in memo.copies]}
+
+
+def _consistency(inputs: SubmissionInputs) -> dict:
+    keys = ("consistency", "consistency_real", "consistency_flag", "consistency_fraction_below")
+    if inputs.generated_consistency is None:
+        return dict.fromkeys(keys)
+    s = summarise_consistency(inputs.generated_consistency, inputs.real_consistency)
+    return dict(zip(keys, (s.mean, s.real_mean, s.flagged, s.fraction_below)))
+
+
+def _selection(inputs: SubmissionInputs) -> dict:
+    from gan_eval.selection import select_cases  # scikit-learn's K-means: imported when first scored
+
+    k = min(int(inputs.settings["selection_k"]), len(inputs.generated))
+    return {"selected_cases": [inputs.generated_ids[i] for i in select_cases(inputs.generated, k=k, seed=inputs.seed)]}
+
+
+_PCT = "%"
+register(Metric("fid", _fid, (
+    Output("fid", "FID", 2, "Fréchet distance between real and generated features", higher_is_better=False),
+    Output("fid_ci95", "FID 95%", 2, "Bootstrap interval (resampling both sets)", higher_is_better=False),
+), settings={"n_boot": N_BOOT}))
+register(Metric("diversity", _diversity, (
+    Output("loo_accuracy", "1-NN acc.", 1, "Leave-one-out 1-NN accuracy, challenge batches; 50% is ideal", unit=_PCT),
+    Output("loo_accuracy_real", "acc. real", 1, "1-NN accuracy on real points", unit=_PCT),
+    Output("loo_accuracy_generated", "acc. generated", 1, "1-NN accuracy on generated points", unit=_PCT),
+    Output("loo_accuracy_std", "acc. sd", 1, "Spread of the accuracy over repetitions", unit=_PCT),
+    Output("loo_batches", "batches", 0, "Batches of generated cases per repetition", table=False),
+    Output("diversity_score", "Diversity", 3, "1 - 2|accuracy - 0.5|", higher_is_better=True),
+), settings={"diversity_batch_size": diversity.BATCH_SIZE, "diversity_repetitions": diversity.REPETITIONS}))
+register(Metric("kid", _kid, (
+    Output("kid", "KID", 4, "Kernel inception distance (unbiased)", higher_is_better=False),
+    Output("kid_std", "KID sd", 4, "Spread over subsets"),
+), settings={"kid_subset_size": kid.SUBSET_SIZE, "kid_subsets": kid.N_SUBSETS}))
+register(Metric("prdc", _prdc, (
+    Output("precision", "Precision", 2, "Generated cases inside the real manifold (k-NN balls)", higher_is_better=True),
+    Output("recall", "Recall", 2, "Real cases inside the generated manifold", higher_is_better=True),
+    Output("density", "Density", 2, "How many real balls contain a generated case, on average", higher_is_better=True),
+    Output("coverage", "Coverage", 2, "Real cases with a generated case in their ball", higher_is_better=True),
+), settings={"prdc_k_precision_recall": prdc.K_PRECISION_RECALL, "prdc_k_density_coverage": prdc.K_DENSITY_COVERAGE}))
+register(Metric("memorisation", _memorisation, (
+    Output("memorized_fraction", "Memorised", 1, "Generated cases much closer to a real case than real cases "
+           "are to each other", unit=_PCT, higher_is_better=False),
+    Output("suspected_copies", "Suspected copies", 0, "Generated case, its real twin, distance and ratio",
+           table=False),
+), settings={"memorisation_alpha": memorisation.ALPHA}))
+register(Metric("consistency", _consistency, (
+    Output("consistency", "Seq. consistency", 2, "Cross-sequence anatomy similarity (edge correlation)",
+           higher_is_better=True),
+    Output("consistency_real", "Seq. consistency (real)", 2, "The real set's mean", table=False),
+    Output("consistency_flag", "Inconsistent", 0, "Mean below the real set's 5th percentile"),
+    Output("consistency_fraction_below", "below real 5th pct.", 1, "Cases below the real set's 5th percentile",
+           unit=_PCT, table=False),
+)))
+register(Metric("selection", _selection, (
+    Output("selected_cases", "Selected cases", 0, "The case nearest each K-means centre: what the readers rate",
+           table=False),
+), settings={"selection_k": 10}))
