@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from scipy import ndimage
 
-from .cases import Case
+from ..cases import Case
+from .shapes import Blob, Harmonics, Shape, Tube, blobs_sd, smooth_union, tubes_sd
 
 # Tissue signal in T1 arterial, T1 portal-venous and T2 fat-sat, then the amplitude of its fine
 # texture. Fat is suppressed in all three; flowing blood is a flow void in T2; contrast reaches
@@ -74,140 +75,6 @@ NECROSIS_MIN_FRACTION = 0.22  # of the lesion area: MTM-HCC shows a large necrot
 PARTIAL_VOLUME_PX = 1.6  # width of the partial-volume ramp across organ boundaries, in pixels
 MIN_SIZE = 32
 _FAR = np.float32(1e3)  # signed distance of "far outside every shape"
-
-Harmonics = tuple[tuple[int, float, float], ...]
-
-
-# --------------------------------------------------------------------------------------------
-# Shapes: signed distance in body units (negative inside) on arrays of body coordinates.
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Blob:
-    """A rotated ellipse whose radius is perturbed by Fourier harmonics.
-
-    ``harmonics`` holds ``(k, amplitude, phase)``: the boundary lies at normalised radius
-    ``1 + sum(amplitude * cos(k * theta + phase))``.
-    """
-
-    cx: float
-    cy: float
-    a: float
-    b: float
-    angle: float = 0.0
-    harmonics: Harmonics = ()
-
-    def sd(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return _blobs_sd((self,), x, y)
-
-    @cached_property
-    def bbox(self) -> tuple[float, float, float, float]:
-        """``(x0, x1, y0, y1)`` holding the shape (cached: windows are looked up often)."""
-        r = max(self.a, self.b) * (1 + sum(abs(amp) for _, amp, _ in self.harmonics))
-        return self.cx - r, self.cx + r, self.cy - r, self.cy + r
-
-
-@dataclass(frozen=True)
-class Tube:
-    """A straight vessel segment from ``(x0, y0)`` to ``(x1, y1)``, radius tapering ``r0`` -> ``r1``."""
-
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    r0: float
-    r1: float
-
-    def sd(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return _tubes_sd((self,), x, y)
-
-    @cached_property
-    def bbox(self) -> tuple[float, float, float, float]:
-        r = max(self.r0, self.r1)
-        return (min(self.x0, self.x1) - r, max(self.x0, self.x1) + r,
-                min(self.y0, self.y1) - r, max(self.y0, self.y1) + r)
-
-
-Shape = Blob | Tube
-
-
-def _parameters(rows: list[tuple[float, ...]], ndim: int) -> list[np.ndarray]:
-    """Per-shape parameter columns shaped to broadcast against ``(n, h, w)`` patches, or plain
-    float32 scalars for a single shape on ``(h, w)`` (or point) coordinates."""
-    table = np.array(rows, dtype=np.float32)
-    if ndim == 3:
-        return list(table.T[:, :, None, None])
-    return list(table[0])
-
-
-def _blobs_sd(blobs: Sequence[Blob], x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Signed distances of ``n`` blobs, each on its own patch of ``(n, h, w)`` coordinates (or of
-    one blob on ``(h, w)`` or point coordinates). Vectorised over shapes because numpy's per-call
-    overhead, not arithmetic, dominates for the many small shapes of an image."""
-    orders = sorted({k for b in blobs for k, _, _ in b.harmonics})
-    rows = []
-    for b in blobs:
-        c, s = math.cos(b.angle), math.sin(b.angle)
-        row = [b.cx, b.cy, c / b.a, s / b.a, c / b.b, s / b.b, 1 / b.a, 1 / b.b]
-        for order in orders:  # harmonic k as A cos(k theta) - B sin(k theta)
-            row += [sum(amp * math.cos(ph) for k, amp, ph in b.harmonics if k == order),
-                    sum(amp * math.sin(ph) for k, amp, ph in b.harmonics if k == order)]
-        rows.append(row)
-    cx, cy, ca, sa, cb, sb, inv_a, inv_b, *coefficients = _parameters(rows, x.ndim)
-    # In-place arithmetic throughout: the body and liver cover most of the image.
-    dx, dy = x - cx, y - cy
-    u = dx * ca
-    u += dy * sa  # normalised ellipse coordinates
-    v = dy * cb
-    v -= dx * sb
-    rho = u * u
-    rho += v * v
-    np.sqrt(rho, out=rho)
-    rho += np.float32(1e-6)
-    radius: np.ndarray | np.float32 = np.float32(1.0)
-    if orders:
-        # cos/sin(k theta) by complex powers of (u + iv) / rho: arctan2 and cos cost far more.
-        cos1, sin1 = u / rho, v / rho
-        ck, sk, k = cos1, sin1, 1
-        radius = np.ones_like(rho)
-        for order, a_k, b_k in zip(orders, coefficients[::2], coefficients[1::2]):
-            while k < order:
-                ck, sk, k = ck * cos1 - sk * sin1, sk * cos1 + ck * sin1, k + 1
-            radius += ck * a_k
-            radius -= sk * b_k
-    # Scale by 1 / |grad rho| so the value is a distance in body units near the boundary.
-    u *= inv_a
-    u *= u
-    v *= inv_b
-    v *= v
-    u += v
-    u += np.float32(1e-12)
-    np.sqrt(u, out=u)
-    out = rho - radius
-    out *= rho
-    out /= u
-    return out
-
-
-def _tubes_sd(tubes: Sequence[Tube], x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Signed distances of ``n`` tubes on their ``(n, h, w)`` patches (see :func:`_blobs_sd`)."""
-    rows = []
-    for t in tubes:
-        dx, dy = t.x1 - t.x0, t.y1 - t.y0
-        rows.append((t.x0, t.y0, dx, dy, 1 / (dx * dx + dy * dy + 1e-12), t.r0, t.r1 - t.r0))
-    x0, y0, dx, dy, norm, r0, dr = _parameters(rows, x.ndim)
-    px, py = x - x0, y - y0
-    along = (px * dx + py * dy) * norm
-    np.minimum(np.maximum(along, 0, out=along), 1, out=along)  # position along the segment
-    ex, ey = px - along * dx, py - along * dy
-    return np.sqrt(ex * ex + ey * ey) - (r0 + along * dr)
-
-
-def _smooth_union(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
-    """Polynomial smooth minimum: the union of two shapes with a fillet of size ``k``."""
-    h = np.clip(np.float32(0.5) + np.float32(0.5 / k) * (b - a), 0, 1)
-    return b + (a - b) * h - np.float32(k) * h * (1 - h)
 
 
 # --------------------------------------------------------------------------------------------
@@ -557,7 +424,7 @@ def _liver_depth(lobes: tuple[Blob, Blob], carves: tuple[tuple[Shape, float], ..
     """How deep each ``(x, y)`` point lies inside the liver (negative outside), all shapes at once."""
     x, y = points[:, 0], points[:, 1]
     shapes = list(lobes) + [shape for shape, _ in carves]
-    fields = _blobs_sd(shapes, *(np.broadcast_to(c, (len(shapes), 1, len(c))) for c in (x, y)))[:, 0]
+    fields = blobs_sd(shapes, *(np.broadcast_to(c, (len(shapes), 1, len(c))) for c in (x, y)))[:, 0]
     cavity = trunk.cavity_sd(trunk.body.sd(x, y), x, y)
     return -_liver_sd(fields[0], fields[1], zip(fields[2:], (margin for _, margin in carves)), cavity)
 
@@ -566,7 +433,7 @@ def _liver_sd(lobe: np.ndarray, other_lobe: np.ndarray, carves: Iterable[tuple[n
               cavity: np.ndarray) -> np.ndarray:
     """The liver from its lobes' fields: smooth union, inside the cavity, neighbours carved out
     with a margin (fat planes)."""
-    liver = np.maximum(_smooth_union(lobe, other_lobe, 0.08), cavity + np.float32(0.01))
+    liver = np.maximum(smooth_union(lobe, other_lobe, 0.08), cavity + np.float32(0.01))
     for field, margin in carves:
         liver = np.maximum(liver, np.float32(margin) - field)
     return liver
@@ -749,7 +616,7 @@ class _Canvas:
         Shapes of one kind and similar size are evaluated together, on equal-sized patches
         gathered around each (a batch pads every patch to its largest one).
         """
-        for kind, batch_sd in ((Blob, _blobs_sd), (Tube, _tubes_sd)):
+        for kind, batch_sd in ((Blob, blobs_sd), (Tube, tubes_sd)):
             placed = [(s, w) for s in shapes if isinstance(s, kind) and (w := self.window(s)) is not None]
             placed.sort(key=lambda item: _area(item[1]))
             while placed:
@@ -927,7 +794,7 @@ def _paint_lesion(cv: _Canvas, anatomy: Anatomy, liver: np.ndarray, rng: np.rand
         x, y = cv.x[win], cv.y[win]
         tumour = lesion.lobes[0].sd(x, y)
         for lobe in lesion.lobes[1:]:
-            tumour = _smooth_union(tumour, lobe.sd(x, y), 0.03)
+            tumour = smooth_union(tumour, lobe.sd(x, y), 0.03)
         tumour = np.maximum(tumour, liver[win] + np.float32(0.015))
         lesion_win = tumour <= 0
     if win is None or not lesion_win.any():
