@@ -37,38 +37,16 @@ import numpy as np
 from scipy import ndimage
 
 from ..cases import Case
+from .contrast import TISSUE_INDEX, TISSUE_NAMES, TISSUES, case_tissue_values
 from .shapes import Blob, Harmonics, Shape, Tube, blobs_sd, smooth_union, tubes_sd
 
-# Tissue signal in T1 arterial, T1 portal-venous and T2 fat-sat, then the amplitude of its fine
-# texture. Fat is suppressed in all three; flowing blood is a flow void in T2; contrast reaches
-# the aorta, renal cortex and pancreas first (arterial), the portal vein and IVC later.
-TISSUES: dict[str, tuple[float, float, float, float]] = {
-    "air": (0.0, 0.0, 0.0, 0.0),
-    "fat": (330.0, 370.0, 240.0, 0.12),
-    "muscle": (640.0, 860.0, 430.0, 0.06),
-    "liver": (1000.0, 1450.0, 600.0, 0.05),
-    "spleen": (1400.0, 1420.0, 1150.0, 0.05),
-    "pancreas": (1550.0, 1300.0, 720.0, 0.08),
-    "kidney_cortex": (2500.0, 2150.0, 1250.0, 0.04),
-    "kidney_medulla": (800.0, 1950.0, 1650.0, 0.04),
-    "bone_cortex": (110.0, 120.0, 100.0, 0.05),
-    "marrow": (560.0, 680.0, 520.0, 0.12),
-    "csf": (160.0, 190.0, 2500.0, 0.02),
-    "cord": (560.0, 610.0, 1050.0, 0.02),
-    "aorta": (3500.0, 2150.0, 90.0, 0.02),
-    "ivc": (650.0, 1950.0, 120.0, 0.03),
-    "portal_vein": (880.0, 2300.0, 110.0, 0.03),
-    "hepatic_vein": (600.0, 1800.0, 110.0, 0.03),
-    "tumour": (2100.0, 1000.0, 1000.0, 0.07),
-    "necrosis": (300.0, 330.0, 2450.0, 0.06),
-    "capsule": (1050.0, 2050.0, 620.0, 0.03),
-    "fluid": (150.0, 170.0, 2700.0, 0.02),
-    "mucosa": (1350.0, 1450.0, 700.0, 0.06),
-    "bowel_content": (640.0, 760.0, 1300.0, 0.2),
-}
-TISSUE_NAMES = tuple(TISSUES)
-_TISSUE_TABLE = np.array([TISSUES[name] for name in TISSUE_NAMES], dtype=np.float32)  # (T, 4)
-_TISSUE_INDEX = {name: i for i, name in enumerate(TISSUE_NAMES)}
+# The public API (the submodules are its implementation; import from here).
+__all__ = [
+    "MIN_SIZE", "NECROSIS_MIN_FRACTION", "PARTIAL_VOLUME_PX", "TISSUE_NAMES", "TISSUES", "VERSION",
+    "Anatomy", "Blob", "Harmonics", "Lesion", "Pose", "Rendering", "Shape", "Spine", "Trunk", "Tube", "Window",
+    "acquire", "anatomy_for_seed", "case_seed", "inconsistent_anatomy_seeds", "iter_cases",
+    "iter_inconsistent_cases", "make_case", "make_cases", "render", "sample_anatomy", "to_uint16",
+]
 
 VERSION = "2"  # bump when the same seed would draw different pixels (the demo rebuilds then)
 NECROSIS_MIN_FRACTION = 0.22  # of the lesion area: MTM-HCC shows a large necrotic core
@@ -581,12 +559,12 @@ class _Canvas:
 
     def values(self, tissue: str, shape: tuple[int, ...]) -> np.ndarray:
         """A tissue's ``(4, h, w)`` values, to be modulated pixel by pixel before painting."""
-        return np.broadcast_to(self.tissue[:, _TISSUE_INDEX[tissue], None, None], (4,) + shape).copy()
+        return np.broadcast_to(self.tissue[:, TISSUE_INDEX[tissue], None, None], (4,) + shape).copy()
 
     def blend(self, win: Window, alpha: np.ndarray, values: np.ndarray | str) -> None:
         """Blend a tissue (name or ``(4, h, w)`` values) over ``win`` with coverage ``alpha``."""
         if isinstance(values, str):
-            values = self.tissue[:, _TISSUE_INDEX[values], None, None]
+            values = self.tissue[:, TISSUE_INDEX[values], None, None]
         region = self.layers[(slice(None),) + win]
         change = np.subtract(values, region)  # in place from here: blends cover most of the image
         change *= alpha
@@ -688,8 +666,7 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
     ``capsule``, ``viable`` (lesion without necrosis or capsule), ``parenchyma`` (liver without
     lesion or vessels), ``spleen``, ``aorta``, ``ivc``, ``portal_vein``, ``kidneys``.
     """
-    tissue = np.concatenate([_TISSUE_TABLE[:, :3] * anatomy.tissue_gain, _TISSUE_TABLE[:, 3:]], axis=1).T.copy()
-    cv = _Canvas(anatomy.pose, size, tissue)
+    cv = _Canvas(anatomy.pose, size, case_tissue_values(anatomy.tissue_gain))
     tex_rng = np.random.default_rng(anatomy.texture_seed)
     far = lambda: np.full((size, size), _FAR, dtype=np.float32)  # noqa: E731 - an empty field
     labels: dict[str, np.ndarray] = {}
