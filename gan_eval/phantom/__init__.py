@@ -31,12 +31,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from scipy import ndimage
 
 from ..cases import Case
+from .anatomy import Anatomy, Lesion, Pose, Spine, Trunk, liver_sd
 from .contrast import TISSUE_INDEX, TISSUE_NAMES, TISSUES, case_tissue_values
 from .shapes import Blob, Harmonics, Shape, Tube, blobs_sd, smooth_union, tubes_sd
 
@@ -53,101 +54,6 @@ NECROSIS_MIN_FRACTION = 0.22  # of the lesion area: MTM-HCC shows a large necrot
 PARTIAL_VOLUME_PX = 1.6  # width of the partial-volume ramp across organ boundaries, in pixels
 MIN_SIZE = 32
 _FAR = np.float32(1e3)  # signed distance of "far outside every shape"
-
-
-# --------------------------------------------------------------------------------------------
-# Anatomy: every random choice about one patient, independent of the image size.
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pose:
-    """Where the body sits in the field of view: ``fill`` = body width / image width."""
-
-    fill: float
-    angle: float
-    shift_x: float
-    shift_y: float
-
-
-@dataclass(frozen=True)
-class Trunk:
-    """Body outline, subcutaneous fat (thicker anteriorly) and the abdominal wall muscle."""
-
-    body: Blob
-    fat: float
-    wall: float
-
-    def muscle_sd(self, body_sd: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return body_sd + np.float32(self.fat) * (1 - np.float32(0.45 / self.body.b) * y)
-
-    def cavity_sd(self, body_sd: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        # The wall is thickest at the rectus muscles, either side of the anterior midline.
-        rectus = np.exp(np.float32(-1 / 0.3**2) * x * x) * np.clip(np.float32(-1 / self.body.b) * y, 0, 1)
-        return self.muscle_sd(body_sd, y) + np.float32(self.wall) * (1 + np.float32(0.9) * rectus)
-
-
-@dataclass(frozen=True)
-class Spine:
-    """Vertebral body, spinal canal and cord, posterior elements and the paraspinal muscles."""
-
-    vertebra: Blob
-    canal: Blob
-    cord: Blob
-    posterior_elements: tuple[Tube, ...]
-    paraspinal: tuple[Blob, ...]
-
-
-@dataclass(frozen=True)
-class Lesion:
-    """The MTM-HCC: lobes (smooth union), necrotic core, capsule thickness, and how strongly its
-    arterial enhancement varies (the mosaic pattern)."""
-
-    lobes: tuple[Blob, ...]
-    necrosis: Blob
-    capsule_thickness: float
-    heterogeneity: float
-
-
-@dataclass(frozen=True)
-class Anatomy:
-    """One patient's slice: shapes in body units, tissue contrast and pose.
-
-    ``liver_carves`` and ``spleen_carves`` are ``(shape, margin)`` pairs removed from the organ
-    (neighbours it abuts). ``tissue_gain`` is ``(len(TISSUE_NAMES), 3)``: the per-case
-    multiplier of each tissue's signal in each sequence. ``texture_seed`` seeds the anatomical
-    texture fields, shared by the three sequences as anatomy is.
-    """
-
-    pose: Pose
-    level: float  # 0: liver dome, 1: lower liver (kidneys, gallbladder, pancreas)
-    trunk: Trunk
-    linea_alba: Tube
-    spine: Spine
-    ribs: tuple[Blob, ...]
-    crura: tuple[Tube, ...]
-    bowel: tuple[tuple[Blob, str], ...]
-    kidneys: tuple[Blob, ...]
-    renal_medulla: tuple[Blob, ...]
-    renal_sinus: tuple[Blob, ...]
-    pancreas: tuple[Tube, ...]
-    splenic_vein: tuple[Tube, ...]
-    stomach: Blob | None
-    stomach_air_level: float
-    spleen: Blob
-    spleen_carves: tuple[tuple[Shape, float], ...]
-    liver_lobes: tuple[Blob, Blob]
-    liver_carves: tuple[tuple[Shape, float], ...]
-    fissure: Tube
-    gallbladder: Blob | None
-    portal_veins: tuple[Shape, ...]
-    hepatic_veins: tuple[Shape, ...]
-    aorta: Blob
-    ivc: Blob
-    lungs: tuple[Blob, ...]
-    lesion: Lesion
-    tissue_gain: np.ndarray
-    texture_seed: int
 
 
 class _Draws:
@@ -404,17 +310,7 @@ def _liver_depth(lobes: tuple[Blob, Blob], carves: tuple[tuple[Shape, float], ..
     shapes = list(lobes) + [shape for shape, _ in carves]
     fields = blobs_sd(shapes, *(np.broadcast_to(c, (len(shapes), 1, len(c))) for c in (x, y)))[:, 0]
     cavity = trunk.cavity_sd(trunk.body.sd(x, y), x, y)
-    return -_liver_sd(fields[0], fields[1], zip(fields[2:], (margin for _, margin in carves)), cavity)
-
-
-def _liver_sd(lobe: np.ndarray, other_lobe: np.ndarray, carves: Iterable[tuple[np.ndarray, float]],
-              cavity: np.ndarray) -> np.ndarray:
-    """The liver from its lobes' fields: smooth union, inside the cavity, neighbours carved out
-    with a margin (fat planes)."""
-    liver = np.maximum(smooth_union(lobe, other_lobe, 0.08), cavity + np.float32(0.01))
-    for field, margin in carves:
-        liver = np.maximum(liver, np.float32(margin) - field)
-    return liver
+    return -liver_sd(fields[0], fields[1], zip(fields[2:], (margin for _, margin in carves)), cavity)
 
 
 def _vessel_cross_sections(draws: _Draws, points: np.ndarray, depth: np.ndarray) -> list[Blob]:
@@ -732,7 +628,7 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
     lw = cv.union_window(anatomy.liver_lobes, 0.08)
     if lw is not None:
         x, y = cv.x[lw], cv.y[lw]
-        liver[lw] = _liver_sd(anatomy.liver_lobes[0].sd(x, y), anatomy.liver_lobes[1].sd(x, y), (), cavity[lw])
+        liver[lw] = liver_sd(anatomy.liver_lobes[0].sd(x, y), anatomy.liver_lobes[1].sd(x, y), (), cavity[lw])
     for shape, margin in anatomy.liver_carves:
         cv.carve(liver, shape, margin)
     cv.paint_field(liver, "liver")
