@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Iterator, Sequence
+from typing import Iterator
 
 import numpy as np
 from scipy import ndimage
@@ -39,9 +39,10 @@ from scipy import ndimage
 from ..cases import Case
 from .acquisition import acquire, to_uint16
 from .anatomy import Anatomy, Lesion, Pose, Spine, Trunk, liver_sd
-from .contrast import TISSUE_INDEX, TISSUE_NAMES, TISSUES, case_tissue_values
+from .canvas import PARTIAL_VOLUME_PX, Canvas, Window, bounding_window
+from .contrast import TISSUE_NAMES, TISSUES, case_tissue_values
 from .sampling import sample_anatomy
-from .shapes import Blob, Harmonics, Shape, Tube, blobs_sd, smooth_union, tubes_sd
+from .shapes import Blob, Harmonics, Shape, Tube, smooth_union
 
 # The public API (the submodules are its implementation; import from here).
 __all__ = [
@@ -53,21 +54,12 @@ __all__ = [
 
 VERSION = "2"  # bump when the same seed would draw different pixels (the demo rebuilds then)
 NECROSIS_MIN_FRACTION = 0.22  # of the lesion area: MTM-HCC shows a large necrotic core
-PARTIAL_VOLUME_PX = 1.6  # width of the partial-volume ramp across organ boundaries, in pixels
 MIN_SIZE = 32
-_FAR = np.float32(1e3)  # signed distance of "far outside every shape"
 
 
 # --------------------------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.arange(size, dtype=np.float32)[:, None] + np.float32(0.5)
-    cols = np.arange(size, dtype=np.float32)[None, :] + np.float32(0.5)
-    return rows, cols
 
 
 @lru_cache(maxsize=32)
@@ -105,160 +97,6 @@ def _fine_texture(rng: np.random.Generator, size: int) -> np.ndarray:
     return texture * np.float32(1 / math.sqrt(float((_TEXTURE_KERNEL ** 2).sum()) ** 2 / 12))
 
 
-Window = tuple[slice, slice]
-
-
-class _Canvas:
-    """One rendering's pixel grid: body coordinates of every pixel and the tissue composite.
-
-    ``layers`` holds the three sequence intensities plus the local texture amplitude; painting
-    a tissue blends it over what lies beneath by its partial-volume fraction.
-    """
-
-    def __init__(self, pose: Pose, size: int, tissue: np.ndarray) -> None:
-        self.size = size
-        self.tissue = tissue  # (4, len(TISSUE_NAMES)): three sequences and the texture amplitude
-        self.scale = pose.fill * size / 2  # pixels per body unit
-        self.px = np.float32(1.0 / self.scale)  # body units per pixel
-        self.cos, self.sin = math.cos(pose.angle), math.sin(pose.angle)
-        self.cx, self.cy = size / 2 * (1 + pose.shift_x), size / 2 * (1 + pose.shift_y)
-        rows, cols = _pixel_grid(size)
-        dc = (cols - np.float32(self.cx)) * self.px
-        dr = (rows - np.float32(self.cy)) * self.px
-        self.x = dc * np.float32(self.cos) + dr * np.float32(self.sin)
-        self.y = dr * np.float32(self.cos) - dc * np.float32(self.sin)
-        self.layers = np.zeros((4, size, size), dtype=np.float32)
-
-    def window(self, shape: Shape, pad: float = 0.0) -> Window | None:
-        """The pixel window covering a shape's bounding box plus ``pad`` (None when off-image)."""
-        x0, x1, y0, y1 = shape.bbox
-        pad += 2 * float(self.px)
-        mx, my, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2 + pad, (y1 - y0) / 2 + pad
-        col = self.cx + self.scale * (mx * self.cos - my * self.sin)  # plain floats: called often
-        row = self.cy + self.scale * (mx * self.sin + my * self.cos)
-        c, s = abs(self.cos), abs(self.sin)
-        half_c, half_r = self.scale * (hx * c + hy * s), self.scale * (hx * s + hy * c)
-        r0, r1 = max(int(row - half_r), 0), min(math.ceil(row + half_r), self.size)
-        c0, c1 = max(int(col - half_c), 0), min(math.ceil(col + half_c), self.size)
-        return (slice(r0, r1), slice(c0, c1)) if r0 < r1 and c0 < c1 else None
-
-    def union_window(self, shapes: Sequence[Shape], pad: float = 0.0) -> Window | None:
-        """The smallest window holding every shape's window."""
-        windows = [w for w in (self.window(s, pad) for s in shapes) if w is not None]
-        if not windows:
-            return None
-        return (slice(min(w[0].start for w in windows), max(w[0].stop for w in windows)),
-                slice(min(w[1].start for w in windows), max(w[1].stop for w in windows)))
-
-    def carve(self, target: np.ndarray, shape: Shape, margin: float) -> None:
-        """Remove ``shape`` grown by ``margin`` from the whole-grid field ``target``, in place."""
-        win = self.window(shape, margin)
-        if win is not None:
-            region = target[win]
-            np.maximum(region, np.float32(margin) - shape.sd(self.x[win], self.y[win]), out=region)
-
-    def field(self, shape: Shape, pad: float = 0.0) -> np.ndarray:
-        """The shape's signed distance on the whole grid, computed only inside its window."""
-        out = np.full((self.size, self.size), _FAR, dtype=np.float32)
-        win = self.window(shape, pad)
-        if win is not None:
-            out[win] = shape.sd(self.x[win], self.y[win])
-        return out
-
-    def values(self, tissue: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A tissue's ``(4, h, w)`` values, to be modulated pixel by pixel before painting."""
-        return np.broadcast_to(self.tissue[:, TISSUE_INDEX[tissue], None, None], (4,) + shape).copy()
-
-    def blend(self, win: Window, alpha: np.ndarray, values: np.ndarray | str) -> None:
-        """Blend a tissue (name or ``(4, h, w)`` values) over ``win`` with coverage ``alpha``."""
-        if isinstance(values, str):
-            values = self.tissue[:, TISSUE_INDEX[values], None, None]
-        region = self.layers[(slice(None),) + win]
-        change = np.subtract(values, region)  # in place from here: blends cover most of the image
-        change *= alpha
-        region += change
-
-    def coverage(self, sd: np.ndarray) -> np.ndarray:
-        """Partial-volume fraction: a linear ramp ``PARTIAL_VOLUME_PX`` pixels wide across the
-        boundary (a box-blurred label map), 0.5 exactly on it."""
-        alpha = np.float32(0.5) - sd * np.float32(self.scale / PARTIAL_VOLUME_PX)
-        return np.minimum(np.maximum(alpha, 0, out=alpha), 1, out=alpha)
-
-    def paint(self, win: Window, sd: np.ndarray, values: np.ndarray | str) -> None:
-        self.blend(win, self.coverage(sd), values)
-
-    def paint_field(self, sd: np.ndarray, values: np.ndarray | str) -> Window | None:
-        """Paint a whole-grid field, limited to the window where it is inside; returns it."""
-        win = _bounding_window(sd < np.float32(PARTIAL_VOLUME_PX) * self.px)
-        if win is not None:
-            self.paint(win, sd[win], values)
-        return win
-
-    def paint_shapes(self, shapes: Sequence[Shape], tissue: str, clip: np.ndarray | None = None,
-                     inset: float = 0.0, record: np.ndarray | None = None) -> None:
-        """Paint the union of ``shapes``, each shrunk by ``inset`` and intersected with the
-        whole-grid field ``clip``; ``record`` (a whole-grid field) receives their union.
-
-        Shapes of one kind and similar size are evaluated together, on equal-sized patches
-        gathered around each (a batch pads every patch to its largest one).
-        """
-        for kind, batch_sd in ((Blob, blobs_sd), (Tube, tubes_sd)):
-            placed = [(s, w) for s in shapes if isinstance(s, kind) and (w := self.window(s)) is not None]
-            placed.sort(key=lambda item: _area(item[1]))
-            while placed:
-                batch = [item for item in placed if _area(item[1]) <= 3 * _area(placed[0][1])]
-                placed = placed[len(batch):]
-                self._paint_batch(batch, batch_sd, tissue, clip, inset, record)
-
-    def _paint_batch(self, placed: list[tuple[Shape, Window]], batch_sd: Callable[..., np.ndarray], tissue: str,
-                     clip: np.ndarray | None, inset: float, record: np.ndarray | None) -> None:
-        """One batch of :meth:`paint_shapes`: shapes of one kind with their windows."""
-        shapes = [shape for shape, _ in placed]
-        if len(placed) == 1:  # one shape: work on its own window, nothing to gather
-            win = placed[0][1]
-            sd = batch_sd(shapes, self.x[win], self.y[win])
-            if inset:
-                sd += np.float32(inset)
-            if clip is not None:
-                np.maximum(sd, clip[win], out=sd)
-            if record is not None:
-                np.minimum(record[win], sd, out=record[win])
-            self.paint(win, sd, tissue)
-            return
-        # Equal-sized patches, addressed by flat pixel indices (cheaper than 2-D fancy indexing).
-        h = max(w[0].stop - w[0].start for _, w in placed)
-        w_ = max(w[1].stop - w[1].start for _, w in placed)
-        top = np.array([min(w[0].start, self.size - h) for _, w in placed])
-        left = np.array([min(w[1].start, self.size - w_) for _, w in placed])
-        rows = (top[:, None] + np.arange(h))[:, :, None]
-        cols = (left[:, None] + np.arange(w_))[:, None, :]
-        index = rows * self.size + cols
-        sd = batch_sd(shapes, self.x.ravel().take(index), self.y.ravel().take(index))
-        if inset:
-            sd += np.float32(inset)
-        if clip is not None:
-            np.maximum(sd, clip.ravel().take(index), out=sd)
-        if record is not None:
-            np.minimum.at(record.reshape(-1), index.ravel(), sd.ravel())
-        # Overlapping patches of one tissue: paint the union of their coverages once.
-        r0, c0 = int(top.min()), int(left.min())
-        union = np.zeros((int(top.max()) + h - r0, int(left.max()) + w_ - c0), dtype=np.float32)
-        local = (rows - r0) * union.shape[1] + (cols - c0)
-        np.maximum.at(union.reshape(-1), local.ravel(), self.coverage(sd).ravel())
-        self.blend((slice(r0, r0 + union.shape[0]), slice(c0, c0 + union.shape[1])), union, tissue)
-
-
-def _area(win: Window) -> int:
-    return (win[0].stop - win[0].start) * (win[1].stop - win[1].start)
-
-
-def _bounding_window(mask: np.ndarray) -> Window | None:
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return None
-    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
-
-
 @dataclass
 class Rendering:
     """A noiseless rendering: ``images`` ``(3, H, W)`` float32 and boolean label maps."""
@@ -274,13 +112,12 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
     ``capsule``, ``viable`` (lesion without necrosis or capsule), ``parenchyma`` (liver without
     lesion or vessels), ``spleen``, ``aorta``, ``ivc``, ``portal_vein``, ``kidneys``.
     """
-    cv = _Canvas(anatomy.pose, size, case_tissue_values(anatomy.tissue_gain))
+    cv = Canvas(anatomy.pose, size, case_tissue_values(anatomy.tissue_gain))
     tex_rng = np.random.default_rng(anatomy.texture_seed)
-    far = lambda: np.full((size, size), _FAR, dtype=np.float32)  # noqa: E731 - an empty field
     labels: dict[str, np.ndarray] = {}
 
     trunk = anatomy.trunk
-    body, cavity = far(), far()
+    body, cavity = cv.empty_field(), cv.empty_field()
     bw = cv.window(trunk.body)
     body[bw] = trunk.body.sd(cv.x[bw], cv.y[bw])
     cavity[bw] = trunk.cavity_sd(body[bw], cv.x[bw], cv.y[bw])
@@ -304,7 +141,7 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
     cv.paint_shapes([spine.canal], "csf")
     cv.paint_shapes([spine.cord], "cord")
 
-    kidneys = far()
+    kidneys = cv.empty_field()
     cv.paint_shapes(anatomy.kidneys, "kidney_cortex", record=kidneys)
     cv.paint_shapes(anatomy.renal_medulla, "kidney_medulla", clip=kidneys + np.float32(0.012))
     cv.paint_shapes(anatomy.renal_sinus, "fat", clip=kidneys)
@@ -327,7 +164,7 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
     spleen = np.maximum(cv.field(anatomy.spleen), cavity + np.float32(0.01))
     for shape, margin in anatomy.spleen_carves:
         cv.carve(spleen, shape, margin)
-    win = _bounding_window(spleen < cv.px)
+    win = bounding_window(spleen < cv.px)
     if win is not None:
         # Arterial-phase spleen enhances in arciform bands; later phases are homogeneous.
         bands = _smooth_fields(tex_rng, 1, size, size / 28)[0][win]
@@ -336,7 +173,7 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
         cv.paint(win, spleen[win], values)
     labels["spleen"] = spleen <= 0
 
-    liver = far()
+    liver = cv.empty_field()
     lw = cv.union_window(anatomy.liver_lobes, 0.08)
     if lw is not None:
         x, y = cv.x[lw], cv.y[lw]
@@ -347,7 +184,7 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
     labels["liver"] = liver <= 0
 
     inside_liver = liver + np.float32(0.004)
-    vessels, portal = far(), far()
+    vessels, portal = cv.empty_field(), cv.empty_field()
     cv.paint_shapes(anatomy.hepatic_veins, "hepatic_vein", clip=inside_liver, record=vessels)
     cv.paint_shapes(anatomy.portal_veins, "portal_vein", clip=inside_liver, record=portal)
     cv.paint_shapes([anatomy.fissure], "fat", clip=inside_liver, record=vessels)
@@ -359,7 +196,7 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
     labels["portal_vein"] = (portal <= 0) & ~labels["lesion"]
     labels["parenchyma"] = (liver <= -cv.px) & (np.minimum(vessels, portal) > cv.px) & ~labels["lesion"]
 
-    ivc, aorta = far(), far()
+    ivc, aorta = cv.empty_field(), cv.empty_field()
     cv.paint_shapes([anatomy.ivc], "ivc", record=ivc)
     cv.paint_shapes([anatomy.aorta], "aorta", record=aorta)
     labels["ivc"], labels["aorta"] = ivc <= 0, aorta <= 0
@@ -369,7 +206,7 @@ def render(anatomy: Anatomy, size: int) -> Rendering:
     return Rendering(images=images, labels=labels)
 
 
-def _paint_lesion(cv: _Canvas, anatomy: Anatomy, liver: np.ndarray, rng: np.random.Generator,
+def _paint_lesion(cv: Canvas, anatomy: Anatomy, liver: np.ndarray, rng: np.random.Generator,
                   labels: dict[str, np.ndarray]) -> None:
     """The lesion: heterogeneous viable tumour, a capsule ring and a necrotic core covering at
     least ``NECROSIS_MIN_FRACTION`` of it, all clipped to the liver."""
