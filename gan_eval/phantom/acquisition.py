@@ -1,9 +1,9 @@
 """What the scanner adds to a noiseless rendering: coil bias, ghosting and Rician noise, then
 storage as uint16.
 
-Kept apart from the anatomy and its rendering, and drawn from its own random stream of the
-seed, so that the same patient can be re-acquired (a new noise draw) or shown with another
-patient's sequence (an inconsistent case) without changing either.
+Kept apart from the anatomy and its rendering, and drawn from the seed's own acquisition stream
+(the anatomy has another), so a patient's anatomy never depends on how it was acquired: an
+inconsistent case shows other seeds' patients under its own seed's bias field and noise.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Tissue contrast: the signal of every tissue in each sequence, in one table.
 
 The anatomy says which tissue lies where; this table alone says how it looks in T1 arterial,
-T1 portal-venous and T2 fat-sat, so the three sequences of a case differ only in contrast and
-stay co-registered. A case varies the table by its per-tissue, per-sequence gain
+T1 portal-venous and T2 fat-sat, so the three sequences of a case share one anatomy, exactly
+co-registered, and differ in contrast. A case varies the table by its per-tissue, per-sequence gain
 (``Anatomy.tissue_gain``), as patients and scanners do.
 """
 

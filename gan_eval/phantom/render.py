@@ -1,8 +1,8 @@
 """Drawing an anatomy's pixels: the noiseless three-sequence images and the label maps.
 
-Organs are painted back to front on a :class:`~.canvas.Canvas`, each clipped to where it can
-lie (inside the abdominal cavity, inside the liver), so label maps come from the very fields
-that draw the images. Texture is drawn from the anatomy's own ``texture_seed``: it belongs to
+Tissues are painted one over another on a :class:`~.canvas.Canvas`, each clipped to where it
+can lie (inside the abdominal cavity, inside the liver). Label maps threshold the very fields
+that paint the images, so they match the pixels exactly. Texture is drawn from the anatomy's own ``texture_seed``: it belongs to
 the patient, is shared by the three sequences, and does not change with the acquisition.
 """
 
