@@ -2,8 +2,9 @@
 
 Tissues are painted one over another on a :class:`~.canvas.Canvas`, each clipped to where it
 can lie (inside the abdominal cavity, inside the liver). Label maps threshold the very fields
-that paint the images, so they match the pixels exactly. Texture is drawn from the anatomy's own ``texture_seed``: it belongs to
-the patient, is shared by the three sequences, and does not change with the acquisition.
+that paint the images, so they match the pixels exactly. Texture is drawn from the anatomy's
+own ``texture_seed``: it belongs to the patient, is shared by the three sequences, and does not
+change with the acquisition.
 """
 
 from __future__ import annotations
