@@ -3,19 +3,11 @@
 import streamlit as st
 
 from ui import components
+from ui.pages import PAGES
 
 st.set_page_config(page_title="gan_eval · GAN evaluation for liver MRI", page_icon=":material/radiology:",
                    layout="wide")
 
-pages = [
-    st.Page("views/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
-    st.Page("views/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
-    st.Page("views/case_viewer.py", title="Case viewer", icon=":material/image:"),
-    st.Page("views/diagnosis.py", title="Diagnosis", icon=":material/troubleshoot:"),
-    st.Page("views/reader_study.py", title="Reader study", icon=":material/rate_review:"),
-    st.Page("views/baseline_gan.py", title="Baseline GAN", icon=":material/model_training:"),
-    st.Page("views/workspace.py", title="Workspace & upload", icon=":material/folder_open:"),
-]
-navigation = st.navigation(pages)
+navigation = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=p.default) for p in PAGES])
 components.header()
 navigation.run()

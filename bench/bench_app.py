@@ -20,9 +20,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from ui.pages import PAGE_NAMES  # noqa: E402
+
 LAUNCH = ("from gan_eval.workspace import open_demo_workspace; from gan_eval.evaluation import evaluate_workspace; "
           "evaluate_workspace(open_demo_workspace())")
-PAGES = ["leaderboard", "embedding_map", "case_viewer", "diagnosis", "reader_study", "baseline_gan", "workspace"]
+PAGES = list(PAGE_NAMES)
 
 
 def launch(home: Path) -> float:

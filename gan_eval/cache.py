@@ -8,6 +8,8 @@ Layout under the root (``$GAN_EVAL_CACHE``, else ``~/.cache/gan_eval``; a worksp
     sources/<sha256>.json  what an archive with those bytes holds: case ids, pixel digests and
                            rejections, so a second run neither decodes it nor loads a model
     models/                exported inference graphs (ONNX), named by weights fingerprint
+    results/<key>.json     evaluations, keyed by everything that determines them (gan_eval.evaluation)
+    projections/           2D maps of embeddings (gan_eval.projection)
 
 Every file is written whole to a temporary name and renamed (os.replace), so readers never see
 half a file, and carries a sha256 of its content, so a damaged one is detected, dropped and
@@ -187,6 +189,16 @@ class EmbeddingCache:
 
     def features(self, backbone: str, fingerprint: str, preprocessing: str = PREPROCESSING_VERSION) -> FeatureStore:
         return FeatureStore(self.root / "features" / backbone / fingerprint / preprocessing)
+
+    @property
+    def results_dir(self) -> Path:
+        """Evaluations, one ``<key>.json`` each (gan_eval.evaluation)."""
+        return self.root / "results"
+
+    @property
+    def projections_dir(self) -> Path:
+        """2D maps, keyed by their features, method and seed (gan_eval.projection)."""
+        return self.root / "projections"
 
     def model_path(self, name: str) -> Path:
         return self.root / "models" / name

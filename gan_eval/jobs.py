@@ -1,7 +1,8 @@
 """Background jobs with progress, for long work the app must not block on (demo build, embedding).
 
-A job runs a function in a daemon thread. The function receives a ``report(done, total, stage)``
-callback; the job turns those calls into rate and time-left estimates that any page can read.
+A job runs a function in a daemon thread. The function receives a ``gan_eval.progress.Progress``
+callback; the job turns those calls into rate and time-left estimates (``progress.Rate``) that
+any page can read.
 Nothing is lost when the process dies: jobs only ever write through the content-addressed caches.
 """
 
@@ -13,6 +14,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .progress import Progress, Rate, describe
+
 
 @dataclass
 class JobStatus:
@@ -21,7 +24,7 @@ class JobStatus:
     done: int = 0
     total: int | None = None
     started: float = field(default_factory=time.time)
-    stage_started: float = field(default_factory=time.time)
+    stage_rate: Rate = field(default_factory=Rate)  # restarted with each stage
     finished: float | None = None
     error: str | None = None
 
@@ -32,33 +35,23 @@ class JobStatus:
     @property
     def rate(self) -> float | None:
         """Items per second in the current stage."""
-        elapsed = time.time() - self.stage_started
-        return self.done / elapsed if self.done and elapsed > 0 else None
+        return self.stage_rate.per_second(self.done)
 
     @property
     def seconds_left(self) -> float | None:
-        rate = self.rate
-        if rate is None or self.total is None:
-            return None
-        return max(self.total - self.done, 0) / rate
+        return self.stage_rate.seconds_left(self.done, self.total)
 
     @property
     def fraction(self) -> float:
         return min(self.done / self.total, 1.0) if self.total else 0.0
 
     def describe(self) -> str:
-        parts = [self.stage or self.name]
-        if self.total:
-            parts.append(f"{self.done}/{self.total}")
-        if self.rate:
-            parts.append(f"{self.rate:.1f}/s")
-        if self.seconds_left is not None and self.running:
-            parts.append(f"~{self.seconds_left:.0f} s left")
-        return " · ".join(parts)
+        return describe(self.stage or self.name, self.done, self.total, self.rate,
+                        self.seconds_left if self.running else None)
 
 
 class Job:
-    def __init__(self, name: str, work: Callable[[Callable[[int, int | None, str], None]], object]):
+    def __init__(self, name: str, work: Callable[[Progress], object]):
         self.status = JobStatus(name)
         self.result: object = None
         self._work = work
@@ -67,7 +60,7 @@ class Job:
 
     def _report(self, done: int, total: int | None, stage: str = "") -> None:
         if stage and stage != self.status.stage:
-            self.status.stage, self.status.stage_started = stage, time.time()
+            self.status.stage, self.status.stage_rate = stage, Rate()
         self.status.done, self.status.total = done, total
 
     def _run(self) -> None:

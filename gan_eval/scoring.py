@@ -204,7 +204,7 @@ def leaderboard_rows(result: dict) -> list[dict]:
     """
     rows = []
     for name, s in result["submissions"].items():
-        row: dict = {"submission": name, "n": s["n"]}
+        row: dict = {"submission": name}
         for output in registry.outputs():
             if not output.table:
                 continue

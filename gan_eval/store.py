@@ -80,6 +80,23 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+@contextmanager
+def scratch_path(folder: str | Path, suffix: str = "") -> Iterator[Path]:
+    """A unique path in ``folder`` for a file that is only needed meanwhile (an upload on its way
+    into the workspace); whatever is left there is deleted at the end, on success or error."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".scratch.{os.getpid()}.{uuid.uuid4().hex[:12]}{suffix}"
+    try:
+        yield path
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not isinstance(exc, DiskFullError):
+            raise DiskFullError(path) from exc
+        raise
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = False) -> None:
     with atomic_path(path, durable) as tmp:
         tmp.write_bytes(data)

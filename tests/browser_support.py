@@ -22,6 +22,8 @@ from pathlib import Path
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
+from ui.pages import PAGES as APP_PAGES
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 # Offline, sandbox-less (containers run as root) and quiet: no GPU (WebGL falls back to software,
@@ -41,16 +43,10 @@ class AppPage:
     expected_errors: str | None = None
 
 
-PAGES = {
-    "leaderboard": AppPage("Leaderboard", "", "Leaderboard"),
-    "embedding_map": AppPage("Embedding map", "embedding_map", "Embedding map"),
-    "case_viewer": AppPage("Case viewer", "case_viewer", "Case viewer"),
-    "diagnosis": AppPage("Diagnosis", "diagnosis", "Diagnosis",
-                         expected_errors=r"(Memorisation|Mode collapse|Low fidelity|Inconsistent sequences) — "),
-    "reader_study": AppPage("Reader study", "reader_study", "Reader study"),
-    "baseline_gan": AppPage("Baseline GAN", "baseline_gan", "Baseline GAN"),
-    "workspace": AppPage("Workspace & upload", "workspace", "Workspace & upload"),
-}
+# Error alerts that are content on a page, not failures.
+_EXPECTED_ERRORS = {"diagnosis": r"(Memorisation|Mode collapse|Low fidelity|Inconsistent sequences) — "}
+# Each page's subheader is its sidebar title.
+PAGES = {p.name: AppPage(p.title, p.url_path, p.title, _EXPECTED_ERRORS.get(p.name)) for p in APP_PAGES}
 
 
 class AppCrashed(AssertionError):

@@ -14,9 +14,10 @@ from gan_eval.evaluation import evaluate_workspace
 from gan_eval.phantom import make_cases
 from gan_eval.scoring import leaderboard_rows
 from gan_eval.workspace import REAL
+from ui.pages import PAGE_NAMES
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
-PAGES = ["leaderboard", "embedding_map", "case_viewer", "diagnosis", "reader_study", "baseline_gan", "workspace"]
+PAGES = list(PAGE_NAMES)
 
 
 def open_app(ws, page: str, **state) -> AppTest:

@@ -1,10 +1,14 @@
-"""Widgets used by more than one page: header, case viewer, case gallery."""
+"""Widgets used by more than one page: header, the evaluation's progress, case viewer, gallery,
+and safe text for anything that came from an upload."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import streamlit as st
+
+from gan_eval.workspace import service
 
 from gan_eval.backbones import describe_backbone
 from gan_eval.cases import SEQUENCE_LABELS, SEQUENCES, Case
@@ -19,6 +23,60 @@ def header() -> None:
     st.markdown("### gan_eval · GAN evaluation for MTM-HCC liver MRI")
     st.caption(f"Workspace **{ws.root.name}** · backbone **{ws.backbone}** · seed {ws.seed} · "
                f"{describe_backbone(ws.backbone)}")
+
+
+# Characters that Markdown (with Streamlit's extensions: :emoji: and :colour[...] directives, $math$)
+# may read inside a line. An underscore inside a word ("case_0001") is never emphasis in CommonMark,
+# and "-", ".", "+", "=" only mean something at the start of a line, which ``text`` never leaves.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*{}\[\]()#!|<>~$:&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def text(value: object) -> str:
+    """``value`` as literal text inside Markdown: punctuation escaped and URL schemes broken with
+    a zero-width space, so that no link, image or formatting can come from an upload's file name,
+    entry name, case id or team name."""
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+    return re.sub(r"(?i)(www|https?|ftp|mailto|data|javascript)", "\\1\u200b", escaped)
+
+
+def evaluation(ws) -> dict | None:
+    """The workspace's scores, or None while they are being computed (a progress panel is shown)."""
+    result = state.finished_evaluation(ws)
+    if result is not None:
+        return result
+    if not service.can_evaluate(ws):
+        st.info("This workspace needs a real set and at least one submission. Add them on the **Workspace** page.")
+        return None
+    job = state.evaluation_job(ws)
+    if not job.status.running and job.status.error is None:
+        return job.result
+    _progress_panel(job)
+    return None
+
+
+def leaderboard(ws) -> dict | None:
+    """The evaluation with the reader study folded in once reading is closed."""
+    result = evaluation(ws)
+    return None if result is None else service.leaderboard(ws, result)
+
+
+@st.fragment(run_every=1.0)
+def _progress_panel(job) -> None:
+    status = job.status
+    if status.error:
+        st.error(f"The evaluation failed: {text(status.error)}. Check the archives on the Workspace page, then reload.")
+        return
+    if not status.running:
+        st.rerun(scope="app")
+    st.info("Computing embeddings and scores in the background. You can browse other pages meanwhile; "
+            "nothing already computed is lost if the app restarts.")
+    st.progress(status.fraction, text=text(status.describe()))
+
+
+def failed_submissions(result: dict) -> None:
+    """One error per submission that could not be scored; the others are scored as usual."""
+    for name, reason in result.get("failed", {}).items():
+        st.error(f"Submission {text(name)} could not be scored: {text(reason)}")
 
 
 @dataclass(frozen=True)
@@ -63,3 +121,20 @@ def gallery(cases: list[tuple[str, Case]], columns: int = 2) -> None:
     cols = st.columns(columns)
     for i, (caption, case) in enumerate(cases):
         cols[i % columns].image(thumbnail_png(case, height=120), caption=caption)
+
+
+def column_config(columns: list[str]) -> dict:
+    """Streamlit column settings for leaderboard columns, from the metric registry: label, help,
+    decimals, fractions as percentages, yes/no outputs as check boxes."""
+    from gan_eval.metrics import registry
+
+    config = {}
+    for column in columns:
+        o = registry.column_output(column)
+        label = o.label + {"_low": " low", "_high": " high"}.get(column[column.rfind("_"):], "")
+        if o.unit == "yes/no":
+            config[column] = st.column_config.CheckboxColumn(label, help=o.help or None)
+        else:
+            fmt = "percent" if o.unit == "%" else f"%.{o.decimals}f"
+            config[column] = st.column_config.NumberColumn(label, help=o.help or None, format=fmt)
+    return config

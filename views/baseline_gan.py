@@ -8,10 +8,9 @@ import streamlit as st
 from gan_eval.figures import loss_curves
 from gan_eval.gan import runs
 from gan_eval.gan.config import TrainConfig
-from gan_eval.workspace import REAL
+from gan_eval.workspace import REAL, service
+from gan_eval.workspace.service import BASELINE, GENERATED_CASES
 from ui import state
-
-BASELINE = "baseline-gan"
 
 st.subheader("Baseline GAN")
 ws = state.workspace()
@@ -99,8 +98,10 @@ st.markdown("#### Score the baseline like any team")
 status = runs.read_status(run_dir)
 if status["state"] in runs.ACTIVE_STATES:
     st.caption("Stop the run (or let it finish) to generate cases from its last checkpoint.")
-elif st.button(f"Generate 1000 cases and add as submission '{BASELINE}'", type="primary", key="gan-generate"):
-    with st.spinner("Generating 1000 cases, validating and adding them to the workspace…"):
-        entry, report = state.add_gan_submission(ws, run_dir, BASELINE)
+elif st.button(f"Generate {GENERATED_CASES} cases and add as submission '{BASELINE}'", type="primary",
+               key="gan-generate"):
+    with st.spinner(f"Generating {GENERATED_CASES} cases, validating and adding them to the workspace…"):
+        entry, report = service.add_gan_submission(ws, run_dir)
+        state.start_evaluation(ws)
     st.success(f"Added '{BASELINE}' with {entry.n_accepted} cases; embedding and scoring run in the background. "
                "It appears on the Leaderboard and the Embedding map when done.")

@@ -2,13 +2,11 @@
 
 import streamlit as st
 
-from gan_eval.diagnosis import nearest_real
-from gan_eval.metrics.memorisation import ALPHA
-from gan_eval.workspace import REAL
+from gan_eval.workspace import REAL, service
 from ui import components, state
 
 ws = state.workspace()
-result = state.evaluation(ws)
+result = components.evaluation(ws)
 if result is None:
     st.stop()
 
@@ -46,14 +44,11 @@ case = cases[index]
 display = components.case_viewer(case, key="viewer", title=f"{set_name} / {case.case_id}")
 
 if set_name != REAL:
-    real_emb = state.embeddings(ws, REAL)
-    emb = state.embeddings(ws, set_name)
-    real_index, distance, typical = nearest_real(emb.features[emb.case_ids.index(case.case_id)], real_emb.features)
-    twin = state.case_set(ws, REAL).by_id(real_emb.case_ids[real_index])
-    ratio = distance / typical
-    verdict = (f"below the memorisation threshold {ALPHA}: a suspected copy" if ratio < ALPHA
-               else f"above the memorisation threshold {ALPHA}: not a copy")
-    st.markdown(f"**Nearest real case: {twin.case_id}** — distance {distance:.2f} in {emb.backbone} space, "
-                f"ratio {ratio:.2f} to the typical real-to-real nearest-neighbour distance ({typical:.2f}), "
-                f"{verdict}.")
+    report = service.case_report(result, state.embeddings(ws, REAL), state.embeddings(ws, set_name), case.case_id)
+    twin = state.case_set(ws, REAL).by_id(report.nearest_real)
+    verdict = (f"below the memorisation threshold {report.alpha}: a suspected copy" if report.suspected_copy
+               else f"above the memorisation threshold {report.alpha}: not a copy")
+    st.markdown(f"**Nearest real case: {components.text(twin.case_id)}** — distance {report.distance:.2f} in "
+                f"{report.backbone} space, ratio {report.ratio:.2f} to the typical real-to-real nearest-neighbour "
+                f"distance ({report.typical:.2f}), {verdict}.")
     components.case_plot(twin, display, key="viewer-twin", title=f"real / {twin.case_id}")

@@ -8,7 +8,7 @@ from gan_eval.workspace import REAL
 from ui import components, state
 
 ws = state.workspace()
-result = state.evaluation(ws)
+result = components.evaluation(ws)
 if result is None:
     st.stop()
 
@@ -44,7 +44,8 @@ if not copies:
 else:
     real_cases, gen_cases = state.case_set(ws, REAL), state.case_set(ws, name)
     for copy in copies[:5]:
-        st.caption(f"{copy['generated']} ↔ real {copy['real']}: distance {copy['distance']:.2f} "
+        st.caption(f"{components.text(copy['generated'])} ↔ real {components.text(copy['real'])}: "
+                   f"distance {copy['distance']:.2f} "
                    f"({copy['ratio']:.2f} × the typical real-to-real distance)")
         components.gallery([(f"{name} / {copy['generated']}", gen_cases.by_id(copy['generated'])),
                             (f"real / {copy['real']}", real_cases.by_id(copy['real']))], columns=2)

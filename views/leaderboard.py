@@ -6,11 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from gan_eval.figures import accuracy_gauge, gauge
+from gan_eval.metrics import registry
 from gan_eval.scoring import leaderboard_rows
-from ui import state
+from ui import components, state
 
 ws = state.workspace()
-result = state.leaderboard(ws)
+result = components.leaderboard(ws)
 if result is None:
     st.stop()
 
@@ -21,34 +22,10 @@ st.caption(f"Backbone **{result['backbone']}** · seed {result['seed']} · {resu
 rows = leaderboard_rows(result)
 table = pd.DataFrame(rows).set_index("submission")
 ranked = any(row["rank"] is not None for row in rows)
-shown = (["rank", "final_score", "qualitative_score"] if ranked else []) + [
-    "quantitative_rank", "quantitative_score", "fid_score", "diversity_score", "loo_accuracy", "loo_accuracy_real",
-    "loo_accuracy_generated", "fid", "fid_ci95_low", "fid_ci95_high", "n", "kid", "precision", "recall", "density",
-    "coverage", "memorized_fraction", "consistency"]
-number, percent = st.column_config.NumberColumn, "percent"
-st.dataframe(table[shown], width="stretch", key="leaderboard-table", column_config={
-    "rank": number("Rank", help="By final score"),
-    "final_score": number("Final", format="%.3f", help="(quantitative + qualitative / 20) / 2"),
-    "qualitative_score": number("Qualitative /20", format="%.2f"),
-    "quantitative_rank": number("Quant. rank"),
-    "quantitative_score": number("Quantitative", format="%.3f", help="(diversity + FID score) / 2"),
-    "fid_score": number("FID score", format="%.3f", help="1 - FID / FID_max"),
-    "diversity_score": number("Diversity", format="%.3f", help="1 - 2|accuracy - 0.5|"),
-    "loo_accuracy": number("1-NN acc.", format=percent, help="Leave-one-out 1-NN accuracy; 50% is ideal"),
-    "loo_accuracy_real": number("acc. real", format=percent),
-    "loo_accuracy_generated": number("acc. generated", format=percent),
-    "fid": number("FID", format="%.2f"),
-    "fid_ci95_low": number("FID 95% low", format="%.2f"),
-    "fid_ci95_high": number("FID 95% high", format="%.2f"),
-    "n": number("Cases"),
-    "kid": number("KID", format="%.4f"),
-    "precision": number("Precision", format="%.2f"),
-    "recall": number("Recall", format="%.2f"),
-    "density": number("Density", format="%.2f"),
-    "coverage": number("Coverage", format="%.2f"),
-    "memorized_fraction": number("Memorised", format=percent),
-    "consistency": number("Seq. consistency", format="%.2f", help="Cross-sequence anatomy similarity"),
-})
+reading = {"rank", "final_score", "qualitative_score"}
+shown = [c for c in registry.table_columns() if ranked or c not in reading]
+st.dataframe(table[shown], width="stretch", key="leaderboard-table", column_config=components.column_config(shown))
+components.failed_submissions(result)
 if not ranked:
     st.caption("Qualitative and final scores appear here once the reader study is closed (Reader study → Organiser).")
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from gan_eval import reader_study as rs
+from gan_eval.workspace import service
 from ui import components, state
 
 st.subheader("Reader study")
@@ -29,14 +30,13 @@ if "reader" not in st.session_state:
     st.stop()
 
 ws = state.workspace()
-result = state.evaluation(ws)
+result = components.evaluation(ws)
 if result is None:
     st.stop()
-study = rs.ReaderStudy(ws.reader_db)
-if not study.is_closed():
-    study.register_items({team: s["selected_cases"] for team, s in result["submissions"].items()})
+service.sync_reading_pool(ws, result)
+study = service.reader_study(ws)
 reader = st.session_state["reader"]
-st.caption(f"Signed in as **{reader}**.")
+st.caption(f"Signed in as **{components.text(reader)}**.")
 reading, organiser = st.tabs(["Read cases", "Organiser"])
 
 with reading:

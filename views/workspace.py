@@ -1,38 +1,34 @@
 """Workspace & upload: open or create a workspace, choose the backbone, add and remove case sets."""
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from gan_eval.archives import ArchiveError
 from gan_eval.backbones import BACKBONES, WeightsNotFoundError, resolve_weights
-from gan_eval.workspace import REAL, default_home
-from ui import state
+from gan_eval.store import DiskFullError
+from gan_eval.workspace import REAL, service
+from ui import components, state
 
 st.subheader("Workspace & upload")
 
 # -- which workspace -----------------------------------------------------------------------------
-home = default_home()
-existing = sorted(p.name for p in home.glob("*") if (p / "workspace.json").exists()) if home.exists() else []
+existing = service.list_workspaces()
 col_open, col_new = st.columns(2)
 with col_open:
     current = state.workspace_root().name
     choice = st.selectbox("Open workspace", existing or [current],
                           index=(existing.index(current) if current in existing else 0), key="ws-choice")
     if choice != current and st.button("Open", key="ws-open"):
-        st.session_state["workspace_root"] = str(home / choice)
+        state.open_workspace(service.workspace_path(choice))
         st.rerun()
 with col_new:
     new_name = st.text_input("New workspace name", key="ws-new-name", placeholder="e.g. sfr2021")
     if st.button("Create", key="ws-create", disabled=not new_name.strip()):
-        if not new_name.replace("-", "").replace("_", "").isalnum():
-            st.error("Use letters, digits, '-' and '_' only for a workspace name.")
-        else:
-            st.session_state["workspace_root"] = str(home / new_name.strip())
+        try:
+            state.open_workspace(service.workspace_path(new_name))
             st.rerun()
+        except ValueError as exc:
+            st.error(components.text(exc))
 
 ws = state.workspace()
 st.caption(f"Folder: `{ws.root}`")
@@ -59,19 +55,14 @@ with st.expander("Feature backbone", expanded=False):
 # -- upload --------------------------------------------------------------------------------------
 def add_upload(name: str, upload) -> None:
     """Store the upload in the workspace, validate it and register it; show the report."""
-    incoming = ws.root / "incoming"
-    incoming.mkdir(exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=incoming, delete=False, suffix=".upload") as tmp:
-        shutil.copyfileobj(upload, tmp)
     try:
-        entry, report = ws.add_archive(name, tmp.name, filename=upload.name, move=True)
-    except (ArchiveError, ValueError) as exc:
-        st.error(f"**{upload.name}** was not added: {exc}. Nothing in the workspace was changed.")
+        entry, report = service.add_upload(ws, name, upload, upload.name)
+    except (ArchiveError, ValueError, DiskFullError) as exc:
+        st.error(f"**{components.text(upload.name)}** was not added: {components.text(exc)}. "
+                 "Nothing in the workspace was changed.")
         return
-    finally:
-        Path(tmp.name).unlink(missing_ok=True)
-    label = "real set" if name == REAL else f"submission **{name}**"
-    st.success(f"{upload.name}: added as {label} with {entry.n_accepted} cases.")
+    label = "real set" if name == REAL else f"submission **{components.text(name)}**"
+    st.success(f"{components.text(upload.name)}: added as {label} with {entry.n_accepted} cases.")
     show_report(report.to_json())
 
 
@@ -80,7 +71,7 @@ def show_report(report: dict) -> None:
     if report["rejected"]:
         st.dataframe(pd.DataFrame(report["rejected"]), width="stretch", hide_index=True)
     for error in report.get("errors", []):
-        st.warning(error)
+        st.warning(components.text(error))
 
 
 st.markdown("#### Add case archives")
@@ -123,5 +114,5 @@ else:
             if st.button(f"Remove {doomed}", key="ws-remove-btn", disabled=not sure):
                 ws.remove_submission(doomed)
                 st.rerun()
-    if state.evaluation(ws) is not None:
+    if components.evaluation(ws) is not None:
         st.success("Embeddings and scores are up to date: see the Leaderboard.")

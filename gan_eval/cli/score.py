@@ -5,7 +5,9 @@ Embeds (through the cache) or loads every set, scores each submission against th
 (gan_eval.scoring.evaluate), prints the leaderboard with its backbone and seed, and writes the JSON.
 A PATH is an archive or folder of cases, a ``.npy`` ``(n, d)`` embedding matrix, or an embedding
 ``.npz``. ``--qualitative FILE`` folds in the reader study's 0-20 scores (a JSON object
-``{NAME: score}``) for final scores and ranks. Exit codes: 0 done, 2 bad input (message, no traceback).
+``{NAME: score}``) for final scores and ranks. Exit codes: 0 done, 1 some submissions could not be
+scored (named on stderr and under ``failed`` in the JSON; the others are scored and ranked),
+2 bad input (message, no traceback).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from .embed import add_backbone_arguments
 
 EXIT_OK = 0
+EXIT_SOME_FAILED = 1  # the others were scored; the failed ones are named on stderr and in the JSON
 EXIT_BAD_INPUT = 2
 
 
@@ -94,30 +97,20 @@ def _read_qualitative(path: Path) -> dict:
     return scores
 
 
-def _fmt(value, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-# (header, row key, format) of the printed table; the JSON and leaderboard_rows have every column.
-_COLUMNS = (
-    ("rank", "rank", "d"), ("quant. rank", "quantitative_rank", "d"), ("final", "final_score", ".3f"),
-    ("qualit.", "qualitative_score", ".2f"), ("quantit.", "quantitative_score", ".3f"),
-    ("FID", "fid", ".2f"), ("FID score", "fid_score", ".3f"), ("1-NN acc", "loo_accuracy", ".3f"),
-    ("diversity", "diversity_score", ".3f"), ("KID", "kid", ".4f"), ("prec.", "precision", ".3f"),
-    ("recall", "recall", ".3f"), ("density", "density", ".3f"), ("coverage", "coverage", ".3f"),
-    ("memorised", "memorized_fraction", ".3f"),
-)
-
-
 def format_leaderboard(result: dict) -> str:
-    """The leaderboard as a text table, headed by the backbone and seed that produced it."""
+    """The leaderboard as a text table, headed by the backbone and seed that produced it: one
+    column per table output of the metric registry, in its order and with its decimals (the
+    reader-study columns only once they exist); an interval is one ``low–high`` column."""
+    from ..metrics import registry
     from ..scoring import leaderboard_rows
 
     rows = leaderboard_rows(result)
     has_final = any(r["final_score"] is not None for r in rows)
-    columns = [c for c in _COLUMNS if has_final or c[1] not in ("rank", "final_score", "qualitative_score")]
-    header = ["submission", "n"] + [c[0] for c in columns]
-    body = [[r["submission"], str(r["n"])] + [_fmt(r[key], spec) for _, key, spec in columns] for r in rows]
+    reading = {"rank", "final_score", "qualitative_score"}
+    columns = [o for o in registry.outputs() if o.table and (has_final or o.key not in reading)]
+    header = ["submission", "n"] + [o.heading for o in columns]
+    body = [[r["submission"], str(r["n"])] + [o.format(result["submissions"][r["submission"]].get(o.key))
+                                              for o in columns] for r in rows]
     widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
     lines = [
         f"Leaderboard - backbone {result['backbone']} (weights {result['backbone_fingerprint'][:12]}), "
@@ -126,6 +119,8 @@ def format_leaderboard(result: dict) -> str:
     ]
     for line in body:
         lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(line, widths))))
+    for name, reason in result.get("failed", {}).items():
+        lines.append(f"{name}: not scored ({reason})")
     return "\n".join(lines)
 
 
@@ -143,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
         real = embed_input(args.real, "real", args)
         submissions = {name: embed_input(path, name, args) for name, path in args.submission}
         try:
-            result = evaluate_cached(real, submissions, open_cache(args.cache).root / "results", seed=args.seed,
-                                     fid_max=args.fid_max)
+            result = evaluate_cached(real, submissions, open_cache(args.cache).results_dir, seed=args.seed, fid_max=args.fid_max)
             if qualitative is not None:
                 result = add_qualitative(result, qualitative)
         except ValueError as exc:
@@ -154,4 +148,6 @@ def run(args: argparse.Namespace) -> int:
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return EXIT_OK
+    for name, reason in result.get("failed", {}).items():
+        print(f"error: submission {name!r} was not scored: {reason}", file=sys.stderr)
+    return EXIT_SOME_FAILED if result.get("failed") else EXIT_OK

@@ -15,7 +15,8 @@ Adding a metric is one new module (a pure function of arrays, in ``gan_eval/metr
     register(Metric("swd", _sliced_wasserstein, (
         Output("swd", "SWD", decimals=3, help="sliced Wasserstein distance", higher_is_better=False),)))
 
-``Output.unit`` is ``"%"`` for a fraction in [0, 1] shown as a percentage; ``table=False`` keeps
+``Output.unit`` is ``"%"`` for a fraction in [0, 1] shown as a percentage, ``"yes/no"`` for a
+flag; ``table=False`` keeps
 an output (a list, a diagnostic) in the JSON only. A metric's ``settings`` are the constants and
 defaults that change its numbers: they are recorded in every result and are part of its version,
 as is the source of the module that holds the metric's function.
@@ -41,6 +42,7 @@ from gan_eval.metrics.consistency_summary import summarise_consistency
 from gan_eval.metrics.fid import frechet_distance
 from gan_eval.store import content_key, source_digest
 
+UNITS = ("", "%", "yes/no")
 MISSING = "—"  # how every table shows a value that does not exist (unranked, not read, no masks)
 
 
@@ -50,9 +52,14 @@ class Output:
     label: str
     decimals: int = 3
     help: str = ""
-    unit: str = ""                      # "%": a fraction in [0, 1] shown as a percentage
+    unit: str = ""                      # "%": a fraction in [0, 1] shown as a percentage; "yes/no": a flag
     higher_is_better: bool | None = None
     table: bool = True                  # a column of the leaderboard and the CLI table
+    short: str = ""                     # heading in narrow tables (the CLI); the label if empty
+
+    @property
+    def heading(self) -> str:
+        return self.short or self.label
 
     def format(self, value: object) -> str:
         """The value as every text front shows it: fixed decimals, MISSING for None."""
@@ -109,12 +116,12 @@ def _check(metric: Metric) -> None:
     taken = {o.key: name for name, m in _METRICS.items() for o in m.outputs} | \
             {o.key: "the leaderboard" for o in LEADERBOARD_OUTPUTS}
     for output in metric.outputs:
-        if output.key in taken or output.key in FIXED_KEYS:
-            owner = taken.get(output.key, "the result layout")
+        if output.key in taken:
+            owner = taken[output.key]
             raise ValueError(f"metric {metric.name!r}: output key {output.key!r} is already defined by {owner}")
         if not (isinstance(output.decimals, int) and 0 <= output.decimals <= 12):
             raise ValueError(f"metric {metric.name!r}: output {output.key!r} needs 0-12 decimals, got {output.decimals!r}")
-        if output.unit not in ("", "%"):
+        if output.unit not in UNITS:
             raise ValueError(f"metric {metric.name!r}: output {output.key!r} has unknown unit {output.unit!r}")
     clashes = sorted(set(metric.settings) & {k for m in _METRICS.values() for k in m.settings})
     if clashes:
@@ -151,8 +158,11 @@ def settings(overrides: Mapping[str, object] | None = None) -> dict[str, object]
 
 
 def outputs() -> list[Output]:
-    """Every output, in column order: the challenge's scores first, then each metric's."""
-    return list(LEADERBOARD_OUTPUTS) + [o for m in _METRICS.values() for o in m.outputs]
+    """Every output, in column order: the challenge's columns first (``CHALLENGE_COLUMNS``), then
+    the others in the order their metrics were registered."""
+    every = list(LEADERBOARD_OUTPUTS) + [o for m in _METRICS.values() for o in m.outputs]
+    first = {key: i for i, key in enumerate(CHALLENGE_COLUMNS)}
+    return sorted(every, key=lambda o: first.get(o.key, len(first)))  # stable: the rest keep their order
 
 
 def output(key: str) -> Output:
@@ -194,16 +204,20 @@ def version() -> str:
 
 
 # Keys every submission's record has whatever the metrics: not outputs of any metric.
-FIXED_KEYS = frozenset({"n"})
+
+# The challenge's own columns, shown first and in this order by every table.
+CHALLENGE_COLUMNS = ("rank", "quantitative_rank", "n", "fid", "fid_ci95", "fid_score", "diversity_score",
+                     "quantitative_score", "qualitative_score", "final_score")
 
 LEADERBOARD_OUTPUTS = (
-    Output("rank", "Rank", 0, "By final score, once the reader study is closed", higher_is_better=False),
-    Output("quantitative_rank", "Quant. rank", 0, "By quantitative score", higher_is_better=False),
-    Output("final_score", "Final", 3, "(quantitative + qualitative / 20) / 2", higher_is_better=True),
-    Output("qualitative_score", "Qualitative /20", 2, "Readers' mean case score, 0-20", higher_is_better=True),
+    Output("n", "Cases", 0, "Generated cases scored"),
+    Output("rank", "Rank", 0, short="rank", help="By final score, once the reader study is closed", higher_is_better=False),
+    Output("quantitative_rank", "Quant. rank", 0, short="quant. rank", help="By quantitative score", higher_is_better=False),
+    Output("final_score", "Final", 3, short="final", help="(quantitative + qualitative / 20) / 2", higher_is_better=True),
+    Output("qualitative_score", "Qualitative /20", 2, short="qualit.", help="Readers' mean case score, 0-20", higher_is_better=True),
     Output("qualitative_normalised", "Qualitative /1", 3, "Qualitative score / 20", higher_is_better=True,
            table=False),
-    Output("quantitative_score", "Quantitative", 3, "(diversity + FID score) / 2", higher_is_better=True),
+    Output("quantitative_score", "Quantitative", 3, short="quantit.", help="(diversity + FID score) / 2", higher_is_better=True),
     Output("fid_score", "FID score", 3, "1 - FID / FID_max", higher_is_better=True),
     Output("fid_score_ci95", "FID score 95%", 3, "From the FID interval", higher_is_better=True, table=False),
 )
@@ -266,25 +280,25 @@ register(Metric("fid", _fid, (
     Output("fid_ci95", "FID 95%", 2, "Bootstrap interval (resampling both sets)", higher_is_better=False),
 ), settings={"n_boot": N_BOOT}))
 register(Metric("diversity", _diversity, (
-    Output("loo_accuracy", "1-NN acc.", 1, "Leave-one-out 1-NN accuracy, challenge batches; 50% is ideal", unit=_PCT),
+    Output("loo_accuracy", "1-NN acc.", 1, short="1-NN acc", help="Leave-one-out 1-NN accuracy, challenge batches; 50% is ideal", unit=_PCT),
     Output("loo_accuracy_real", "acc. real", 1, "1-NN accuracy on real points", unit=_PCT),
     Output("loo_accuracy_generated", "acc. generated", 1, "1-NN accuracy on generated points", unit=_PCT),
     Output("loo_accuracy_std", "acc. sd", 1, "Spread of the accuracy over repetitions", unit=_PCT),
     Output("loo_batches", "batches", 0, "Batches of generated cases per repetition", table=False),
-    Output("diversity_score", "Diversity", 3, "1 - 2|accuracy - 0.5|", higher_is_better=True),
+    Output("diversity_score", "Diversity", 3, short="diversity", help="1 - 2|accuracy - 0.5|", higher_is_better=True),
 ), settings={"diversity_batch_size": diversity.BATCH_SIZE, "diversity_repetitions": diversity.REPETITIONS}))
 register(Metric("kid", _kid, (
     Output("kid", "KID", 4, "Kernel inception distance (unbiased)", higher_is_better=False),
     Output("kid_std", "KID sd", 4, "Spread over subsets"),
 ), settings={"kid_subset_size": kid.SUBSET_SIZE, "kid_subsets": kid.N_SUBSETS}))
 register(Metric("prdc", _prdc, (
-    Output("precision", "Precision", 2, "Generated cases inside the real manifold (k-NN balls)", higher_is_better=True),
-    Output("recall", "Recall", 2, "Real cases inside the generated manifold", higher_is_better=True),
-    Output("density", "Density", 2, "How many real balls contain a generated case, on average", higher_is_better=True),
-    Output("coverage", "Coverage", 2, "Real cases with a generated case in their ball", higher_is_better=True),
+    Output("precision", "Precision", 2, short="prec.", help="Generated cases inside the real manifold (k-NN balls)", higher_is_better=True),
+    Output("recall", "Recall", 2, short="recall", help="Real cases inside the generated manifold", higher_is_better=True),
+    Output("density", "Density", 2, short="density", help="How many real balls contain a generated case, on average", higher_is_better=True),
+    Output("coverage", "Coverage", 2, short="coverage", help="Real cases with a generated case in their ball", higher_is_better=True),
 ), settings={"prdc_k_precision_recall": prdc.K_PRECISION_RECALL, "prdc_k_density_coverage": prdc.K_DENSITY_COVERAGE}))
 register(Metric("memorisation", _memorisation, (
-    Output("memorized_fraction", "Memorised", 1, "Generated cases much closer to a real case than real cases "
+    Output("memorized_fraction", "Memorised", 1, short="memorised", help="Generated cases much closer to a real case than real cases "
            "are to each other", unit=_PCT, higher_is_better=False),
     Output("suspected_copies", "Suspected copies", 0, "Generated case, its real twin, distance and ratio",
            table=False),
@@ -293,7 +307,7 @@ register(Metric("consistency", _consistency, (
     Output("consistency", "Seq. consistency", 2, "Cross-sequence anatomy similarity (edge correlation)",
            higher_is_better=True),
     Output("consistency_real", "Seq. consistency (real)", 2, "The real set's mean", table=False),
-    Output("consistency_flag", "Inconsistent", 0, "Mean below the real set's 5th percentile"),
+    Output("consistency_flag", "Inconsistent", 0, "Mean below the real set's 5th percentile", unit="yes/no"),
     Output("consistency_fraction_below", "below real 5th pct.", 1, "Cases below the real set's 5th percentile",
            unit=_PCT, table=False),
 )))

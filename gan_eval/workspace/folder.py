@@ -3,15 +3,14 @@
     <root>/workspace.json        settings (backbone, seed) and the registered sets
     <root>/archives/<sha256>.*   uploaded archives, stored by content hash (never overwritten)
     <root>/reports/<sha256>.json their validation reports
-    <root>/cache/                embedding cache (gan_eval.cache)
-    <root>/projections/          2D maps (gan_eval.projection)
-    <root>/results/              evaluations, keyed by everything that determines them
+    <root>/cache/                the one cache (gan_eval.cache): embeddings, evaluations keyed by
+                                 everything that determines them, 2D maps
     <root>/reader_study.sqlite   blinded reader scores
     <root>/gan_runs/             baseline GAN runs
 
 A set is validated before it is registered; a refused archive changes nothing that was stored.
-``workspace.json`` is rewritten atomically under a file lock, so two processes (the app and a
-CLI, say) never lose each other's changes.
+``workspace.json`` is rewritten atomically (gan_eval.store) under a file lock, so two processes
+(the app and a CLI, say) never lose each other's changes.
 """
 
 from __future__ import annotations
@@ -20,16 +19,15 @@ import fcntl
 import json
 import os
 import re
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .archives import ArchiveError, ValidationReport, read_cases
-from .cases import CaseSet
-from .store import file_sha256
+from ..archives import ArchiveError, ValidationReport, read_cases
+from ..cases import CaseSet
+from ..store import atomic_copy, atomic_write_text, file_sha256
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 REAL = "real"
@@ -80,7 +78,7 @@ def check_team_name(name: str) -> str:
 class Workspace:
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        for sub in ("archives", "reports", "cache", "projections", "results", "gan_runs"):
+        for sub in ("archives", "reports", "cache", "gan_runs"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         if not self._settings_path.exists():
             with self._locked():
@@ -105,9 +103,7 @@ class Workspace:
         return json.loads(self._settings_path.read_text())
 
     def _write(self, data: dict) -> None:
-        tmp = self._settings_path.with_name(f"workspace.json.{os.getpid()}.partial")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        os.replace(tmp, self._settings_path)
+        atomic_write_text(self._settings_path, json.dumps(data, indent=2, sort_keys=True), durable=True)
 
     def _update(self, change: Callable[[dict], None]) -> dict:
         with self._locked():
@@ -182,12 +178,7 @@ class Workspace:
         stored = self.root / "archives" / f"{sha}{suffix}"
         newly_stored = not stored.exists()
         if newly_stored:
-            if move:
-                os.replace(source, stored)
-            else:
-                tmp = stored.with_name(stored.name + f".{os.getpid()}.partial")
-                shutil.copyfile(source, tmp)
-                os.replace(tmp, stored)
+            atomic_copy(source, stored, move=move)
         try:
             try:
                 case_set, report = read_cases(stored, name=filename)
@@ -204,7 +195,7 @@ class Workspace:
                 stored.unlink(missing_ok=True)
             raise
         report_json = report.to_json() | {"accepted_cases": [cid for cid, _ in report.accepted], "filename": filename}
-        (self.root / "reports" / f"{sha}.json").write_text(json.dumps(report_json, indent=2))
+        atomic_write_text(self.root / "reports" / f"{sha}.json", json.dumps(report_json, indent=2))
         entry = SetEntry(name=name, archive=str(stored.relative_to(self.root)), sha256=sha, filename=filename,
                          n_accepted=len(case_set), n_rejected=len(report.rejected), added_at=time.time())
 
@@ -255,33 +246,3 @@ class Workspace:
     @property
     def gan_runs_dir(self) -> Path:
         return self.root / "gan_runs"
-
-
-def open_demo_workspace(root: str | Path | None = None, seed: int = 0,
-                        progress: Callable[[int, int | None, str], None] | None = None,
-                        **demo_options) -> Workspace:
-    """The built-in demo workspace: phantom real set and the demo submissions, built on first use.
-
-    ``demo_options`` go to ``gan_eval.demo.build_demo`` (size, n_real, n_cases, n_small, workers;
-    by default all cores render).
-    """
-    from .demo import DEMO_SUBMISSIONS, REAL_CASES, SMALL_CASES, SUBMISSION_CASES, build_demo, default_workers
-
-    demo_options.setdefault("workers", default_workers())
-    n_sets = len(DEMO_SUBMISSIONS) - 1  # the 1000-case ones; "small" is counted on its own
-    total = (demo_options.get("n_real", REAL_CASES) + n_sets * demo_options.get("n_cases", SUBMISSION_CASES)
-             + demo_options.get("n_small", SMALL_CASES))
-
-    ws = Workspace(root or default_home() / "demo")
-    missing = [name for name in [REAL, *DEMO_SUBMISSIONS] if name not in ws.set_names()]
-    if not missing:
-        return ws
-    staging = ws.root / "demo_staging"
-    # One stage name for the whole build, so the job's rate and time left span all of it.
-    report = (lambda message, fraction: progress(round(fraction * total), total, "building the demo cases")) \
-        if progress else None
-    paths = build_demo(staging, seed=seed, progress=report, **demo_options)
-    for name in missing:
-        ws.add_archive(name, paths[name], filename=paths[name].name, move=True)
-    shutil.rmtree(staging, ignore_errors=True)
-    return ws

@@ -1,0 +1,180 @@
+"""The use cases that the app and the CLI share, on a workspace.
+
+Each function here is one thing a user does or reads: add an upload, add the baseline GAN's cases
+as a submission, the leaderboard with the reader study folded in, the reading pool kept in step
+with the selected cases, the report on one case (its nearest real case), the 2D map. The fronts
+only lay out what these return; none of them names a page or a widget.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from ..archives import ValidationReport
+from ..diagnosis import nearest_real
+from ..embedding_set import EmbeddingSet
+from ..progress import Progress
+from ..store import scratch_path
+from .demo import demo_root, open_demo_workspace
+from .folder import REAL, SetEntry, Workspace, default_home
+
+BASELINE = "baseline-gan"           # the submission name of the baseline GAN's cases
+GENERATED_CASES = 1000              # cases generated for a submission, as each challenge team did
+_WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+
+
+# ------------------------------------------------------------------------------------- workspaces
+
+def list_workspaces(home: Path | None = None) -> list[str]:
+    """Names of the workspaces under ``home`` (default: ``default_home()``)."""
+    home = home or default_home()
+    return sorted(p.name for p in home.glob("*") if (p / "workspace.json").exists()) if home.exists() else []
+
+
+def workspace_path(name: str, home: Path | None = None) -> Path:
+    """The folder of the workspace called ``name``; ValueError for a name that is not a plain
+    ASCII folder name of at most 64 characters (no paths, no look-alike Unicode)."""
+    name = name.strip()
+    if not _WORKSPACE_NAME.match(name):
+        raise ValueError(f"workspace name {name!r} is not allowed: use 1-64 ASCII letters, digits, '-' or '_', "
+                         "starting with a letter or digit")
+    return (home or default_home()) / name
+
+
+def is_demo(ws: Workspace) -> bool:
+    return ws.root.resolve() == demo_root().resolve()
+
+
+def evaluate(ws: Workspace, progress: Progress | None = None) -> dict:
+    """The workspace's scores (building the demo's sets first when ``ws`` is the demo)."""
+    from ..evaluation import evaluate_workspace
+
+    current = open_demo_workspace(ws.root, progress=progress) if is_demo(ws) else ws
+    return evaluate_workspace(current, progress=progress)
+
+
+def can_evaluate(ws: Workspace) -> bool:
+    """Whether there is something to score (the demo always builds its own sets)."""
+    return is_demo(ws) or (ws.real is not None and bool(ws.submissions))
+
+
+# ------------------------------------------------------------------------------------------ uploads
+
+def add_upload(ws: Workspace, name: str, stream: BinaryIO, filename: str) -> tuple[SetEntry, ValidationReport]:
+    """Store an uploaded file in the workspace, validate it and register it as set ``name``.
+
+    Raises ArchiveError (refused), ValueError (bad name) or DiskFullError; in every case nothing
+    already stored is changed and nothing half-written is left behind.
+    """
+    with scratch_path(ws.root / "incoming", ".upload") as tmp:
+        with open(tmp, "wb") as f:
+            shutil.copyfileobj(stream, f)
+        return ws.add_archive(name, tmp, filename=filename, move=True)
+
+
+def add_gan_submission(ws: Workspace, run_dir: Path, name: str = BASELINE,
+                       n: int = GENERATED_CASES) -> tuple[SetEntry, ValidationReport]:
+    """Generate ``n`` cases from a run's EMA generator and register them as submission ``name``."""
+    from ..gan.export import generate
+
+    with scratch_path(ws.root / "incoming", ".zip") as tmp:
+        archive = generate(run_dir, n, tmp, seed=ws.seed)
+        return ws.add_archive(name, archive, filename=f"{name}.zip", move=True)
+
+
+# ------------------------------------------------------------------------------------- leaderboard
+
+def reader_study(ws: Workspace):
+    from ..reader_study import ReaderStudy
+
+    return ReaderStudy(ws.reader_db)
+
+
+def leaderboard(ws: Workspace, result: dict) -> dict:
+    """The evaluation with the reader study's qualitative and final scores folded in, once reading
+    is closed (while it is open, team results stay blinded)."""
+    from ..scoring import add_qualitative
+
+    study = reader_study(ws)
+    if not study.is_closed():
+        return result
+    qualitative = {team: q for team, q in study.qualitative_scores().items() if team in result["submissions"]}
+    return add_qualitative(result, qualitative) if qualitative else result
+
+
+def sync_reading_pool(ws: Workspace, result: dict) -> None:
+    """Keep the reader study's items in step with the cluster-selected cases of the evaluation."""
+    study = reader_study(ws)
+    if not study.is_closed():
+        study.register_items({team: s["selected_cases"] for team, s in result["submissions"].items()})
+
+
+# --------------------------------------------------------------------------------------- one case
+
+@dataclass(frozen=True)
+class CaseReport:
+    """A generated case against the real set: its nearest real case, and whether it is a copy."""
+
+    nearest_real: str
+    distance: float
+    typical: float          # median real-to-real nearest-neighbour distance
+    alpha: float            # the memorisation threshold the evaluation used
+    backbone: str
+
+    @property
+    def ratio(self) -> float:
+        return self.distance / self.typical
+
+    @property
+    def suspected_copy(self) -> bool:
+        return self.ratio < self.alpha
+
+
+def case_report(result: dict, real: EmbeddingSet, submission: EmbeddingSet, case_id: str) -> CaseReport:
+    """The nearest real case of ``case_id``, judged with the evaluation's own threshold."""
+    index, distance, typical = nearest_real(submission.features[submission.case_ids.index(case_id)], real.features)
+    return CaseReport(real.case_ids[index], float(distance), float(typical),
+                      float(result["settings"]["memorisation_alpha"]), submission.backbone)
+
+
+# ---------------------------------------------------------------------------------------- the map
+
+@dataclass(frozen=True)
+class MapPoints:
+    """Everything drawn on the embedding map, one entry per case, real cases first."""
+
+    features: np.ndarray
+    set_names: list[str]
+    case_ids: list[str]
+    highlighted: np.ndarray   # the K-means-selected cases
+
+    def projection(self, method: str, seed: int, cache_dir: Path, compute: bool = True) -> np.ndarray | None:
+        """The 2D coordinates, from the cache; computed (and stored) only when ``compute``."""
+        from ..projection import cached_projection, project
+
+        coords = cached_projection(self.features, method, seed, cache_dir)
+        if coords is None and compute:
+            coords = project(self.features, method, seed=seed, cache_dir=cache_dir)
+        return coords
+
+
+def map_points(result: dict, embeddings: dict[str, EmbeddingSet], chosen: list[str]) -> MapPoints:
+    """The real set and the ``chosen`` submissions (``embeddings`` holds each set by name)."""
+    sets = [REAL] + [name for name in chosen if name != REAL]
+    set_names = [n for n in sets for _ in range(len(embeddings[n]))]
+    case_ids = [cid for n in sets for cid in embeddings[n].case_ids]
+    selected = {(n, cid) for n in sets[1:] for cid in result["submissions"][n]["selected_cases"]}
+    return MapPoints(np.concatenate([embeddings[n].features for n in sets]), set_names, case_ids,
+                     np.array([(n, c) in selected for n, c in zip(set_names, case_ids)]))
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
