@@ -2,8 +2,9 @@
 
 Layout under the root (``$GAN_EVAL_CACHE``, else ``~/.cache/gan_eval``; a workspace passes its own):
 
-    features/<backbone>/<fingerprint>/<preprocessing version>/<shard>.bin
-        per-case features and consistency, keyed by the case's pixel digest (Case.digest())
+    features/<backbone>/<fingerprint>/<preprocessing version>/consistency-<version>/<shard>.bin
+        per-case features and consistency, keyed by the case's pixel digest (Case.digest());
+        the consistency version is a digest of gan_eval/metrics/consistency.py
     files/<key>.json       (absolute path, size, mtime_ns) of a file -> sha256 of its bytes
     sources/<sha256>.json  what an archive with those bytes holds: case ids, pixel digests and
                            rejections, so a second run neither decodes it nor loads a model
@@ -35,13 +36,19 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .preprocess import PREPROCESSING_VERSION
-from .store import atomic_write_bytes, file_sha256, read_checked_json, write_checked_json
+from .metrics import consistency
+from .store import atomic_write_bytes, file_sha256, read_checked_json, source_digest, write_checked_json
 
 CACHE_ENV = "GAN_EVAL_CACHE"
 _SHARD_MAGIC = b"GANEVAL-FEATURES-1\n"
 _SHARD_HEADER = struct.Struct("<QI32s")  # rows, feature dimension, sha256 of the body
 _DIGEST_BYTES = 16                       # Case.digest() is blake2b-128, stored as raw bytes
 _READ_RETRIES = 8
+
+
+def consistency_version() -> str:
+    """The version of the per-case consistency values: a digest of the code that computes them."""
+    return source_digest(consistency)
 
 
 def default_cache_dir() -> Path:
@@ -188,7 +195,10 @@ class EmbeddingCache:
         return f"EmbeddingCache({str(self.root)!r})"
 
     def features(self, backbone: str, fingerprint: str, preprocessing: str = PREPROCESSING_VERSION) -> FeatureStore:
-        return FeatureStore(self.root / "features" / backbone / fingerprint / preprocessing)
+        # A shard stores each case's consistency value beside its features, so the folder is
+        # versioned by the consistency code too: a change to it never serves stale values.
+        return FeatureStore(self.root / "features" / backbone / fingerprint / preprocessing
+                            / f"consistency-{consistency_version()}")
 
     @property
     def results_dir(self) -> Path:

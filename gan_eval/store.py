@@ -20,6 +20,7 @@ computed invalidates what was stored by the older code instead of serving it.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import inspect
 import io
@@ -185,6 +186,7 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=64)
 def source_digest(*modules: types.ModuleType) -> str:
     """A digest of the source of ``modules``: the version of whatever they compute, so that a
     stored value is never served after the code that computed it changed (nothing to bump by hand)."""

@@ -189,3 +189,20 @@ def test_default_root_comes_from_the_environment(tmp_path, monkeypatch):
     assert open_cache(str(tmp_path / "d")).root == tmp_path / "d"
     monkeypatch.delenv(CACHE_ENV)
     assert default_cache_dir() == Path(os.path.expanduser("~")) / ".cache" / "gan_eval"
+
+
+def test_a_change_to_the_consistency_code_invalidates_stored_values(tmp_path, monkeypatch):
+    import gan_eval.cache as cache_module
+    import gan_eval.embed as embed_module
+
+    rng = np.random.default_rng(5)
+    cases = [Case(f"c{i}", rng.random((3, 24, 24)).astype(np.float32)) for i in range(3)]
+    cache = EmbeddingCache(tmp_path)
+    first = embed_cases(cases, device="cpu-torch", cache=cache)
+    assert not np.allclose(first.consistency, 0.42)
+    # New consistency code: another version, other values. The stored ones must not be served.
+    monkeypatch.setattr(cache_module, "consistency_version", lambda: "changed")
+    monkeypatch.setattr(embed_module, "case_consistency", lambda images: 0.42)
+    again = embed_cases(cases, device="cpu-torch", cache=cache)
+    np.testing.assert_allclose(again.consistency, 0.42)
+    np.testing.assert_allclose(again.features, first.features, rtol=1e-5, atol=1e-6)

@@ -3,6 +3,7 @@
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +117,36 @@ def test_demo_workspace_reports_progress_in_cases_under_one_stage(tmp_path):
     assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls) and calls[-1][0] == total
     assert ws.set_names() == ["real", "blurry", "collapsed", "good", "inconsistent", "memorized", "small"]
     assert not (ws.root / "demo_staging").exists()
+
+
+_BUILD_DEMO = """
+import sys
+import gan_eval.demo as demo
+original = demo.build_demo
+def counted(*args, **kwargs):
+    with open(sys.argv[2], "a") as f:
+        f.write("build\\n")
+    return original(*args, **kwargs)
+demo.build_demo = counted
+from gan_eval.workspace import open_demo_workspace
+ws = open_demo_workspace(sys.argv[1], size=32, n_real=4, n_cases=6, n_small=2, workers=1)
+print(",".join(ws.set_names()))
+"""
+
+
+def test_two_processes_opening_the_demo_at_once_build_it_once(tmp_path):
+    import subprocess
+    import sys
+
+    root, builds = tmp_path / "demo", tmp_path / "builds.txt"
+    repo = Path(__file__).resolve().parents[1]
+    procs = [subprocess.Popen([sys.executable, "-c", _BUILD_DEMO, str(root), str(builds)], cwd=repo,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err
+        assert out.strip() == "real,blurry,collapsed,good,inconsistent,memorized,small"
+    assert builds.read_text().splitlines() == ["build"]
+    assert len(list((root / "archives").iterdir())) == 7
+    assert not [p.name for p in root.iterdir() if p.name.startswith(("demo_staging", "."))
+                and p.name not in (".lock", ".demo-build.lock")]

@@ -14,6 +14,7 @@ import streamlit as st
 
 from gan_eval.evaluation import embed_set
 from gan_eval.jobs import Job, JobBoard
+from gan_eval.metrics import registry
 from gan_eval.workspace import Workspace, demo_root
 from gan_eval.workspace import service
 
@@ -41,7 +42,8 @@ def workspace() -> Workspace:
 
 
 def _settings_key(ws: Workspace) -> str:
-    return json.dumps(ws.settings, sort_keys=True)
+    """What a finished evaluation depends on besides the sets: the settings and the metrics."""
+    return json.dumps([ws.settings, registry.version()], sort_keys=True)
 
 
 @st.cache_resource

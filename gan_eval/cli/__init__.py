@@ -11,7 +11,7 @@ COMMANDS = ("validate", "demo", "embed", "score", "select", "train", "generate")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gan_eval", description="Evaluate GAN-generated liver MRI cases.")
+    parser = argparse.ArgumentParser(prog="gan-eval", description="Evaluate GAN-generated liver MRI cases.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         importlib.import_module(f"gan_eval.cli.{name}").add_parser(sub)
@@ -21,6 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return args.run(args)
+
+
+def main_exit() -> None:
+    """The ``gan-eval`` console script."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":
