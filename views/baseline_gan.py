@@ -69,12 +69,7 @@ def live_view() -> None:
     status = runs.read_status(run_dir)
     log = runs.read_log(run_dir)
     active = status["state"] in runs.ACTIVE_STATES
-    rate = log[-1].get("steps_per_s") if log else None
-    left = (status["total"] - status["step"]) / rate if rate else None
-    text = f"{status['state']} · step {status['step']} of {status['total']}"
-    text += f" · {rate:.2f} steps/s" if rate else ""
-    text += f" · ~{left / 60:.1f} min left" if left and active else ""
-    st.progress(min(status["step"] / max(status["total"], 1), 1.0), text=text)
+    st.progress(min(status["step"] / max(status["total"], 1), 1.0), text=runs.describe_status(status, log))
     if status["state"] == "failed":
         st.error(f"Training failed: {status['error']}")
     buttons = st.columns(3)

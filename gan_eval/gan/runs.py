@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from gan_eval.progress import describe
 from gan_eval.store import atomic_write_text
 
 from .config import TrainConfig
@@ -113,6 +114,15 @@ def truncate_log(run_dir: str | Path, step: int) -> None:
     kept = [r for r in read_log(run_dir) if r["step"] <= step]
     path = Path(run_dir) / LOG
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+def describe_status(status: dict, log: list[dict]) -> str:
+    """``running · steps 400/3000 · 3.1/s · ~14.0 min left``, worded as every progress in gan_eval
+    (gan_eval.progress); the rate is the training loop's own, from the last log line."""
+    rate = log[-1].get("steps_per_s") if log else None
+    active = status["state"] in ACTIVE_STATES
+    left = (status["total"] - status["step"]) / rate if rate and active else None
+    return describe(f"{status['state']} · steps", status["step"], status["total"], rate, left)
 
 
 def request_stop(run_dir: str | Path) -> None:
