@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from scipy.stats import friedmanchisquare
 
+from gan_eval.reader_agreement import icc_2_1, kendalls_w
 from gan_eval.reader_study import (
     CRITERIA,
     CRITERION_KEYS,
@@ -32,9 +33,7 @@ from gan_eval.reader_study import (
     case_scores,
     check_password,
     criterion_means,
-    icc_2_1,
     jury_password,
-    kendalls_w,
     normalised_qualitative,
     qualitative_scores,
     reader_team_scores,
