@@ -21,7 +21,6 @@ gathered elsewhere.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import numbers
@@ -37,6 +36,7 @@ from typing import IO, Iterable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
+from .csv_safe import write_rows
 from .reader_agreement import Agreement, case_score_agreement
 
 
@@ -461,10 +461,9 @@ class ReaderStudy:
 
     @staticmethod
     def _write_csv(f: IO[str], rows: list[tuple]) -> int:
-        writer = csv.writer(f)
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(row[:len(EXPORT_COLUMNS)] for row in rows)
-        return len(rows)
+        # Names and case ids a spreadsheet would read as formulas are neutralised: readers and
+        # teams choose them, the organiser opens the file (gan_eval.csv_safe).
+        return write_rows(f, (row[:len(EXPORT_COLUMNS)] for row in rows), header=EXPORT_COLUMNS)
 
     def case_scores(self) -> dict[CaseKey, int]:
         return case_scores(self.ratings())
