@@ -12,7 +12,8 @@ signed in at once and by the CLI:
   is removed): a case no longer selected becomes *stale* instead of being deleted, so no rating
   is ever lost; readers are no longer offered it and results leave it out, the export keeps it.
 - ``ratings``: one row per (reader, item, criterion); a case's five ratings are written in one
-  transaction and re-rating replaces them.
+  transaction and re-rating replaces them. Readers are who they say, up to case and invisible
+  characters (:mod:`gan_eval.reader_names`).
 - ``study_state``: the secret and whether reading is open or closed (closed = results may be
   un-blinded, and ratings are frozen).
 
@@ -42,6 +43,7 @@ import numpy as np
 
 from .csv_safe import write_rows
 from .reader_agreement import Agreement, case_score_agreement
+from .reader_names import normalise_reader, reader_key
 
 
 # --- criteria -----------------------------------------------------------------------------------
@@ -395,25 +397,41 @@ class ReaderStudy:
         """Every current item (stale ones are not offered), in the order this reader sees them.
 
         Items are sorted by a keyed blake2b hash of (seed, reader, item id): the same in every
-        process, different between readers, and adding a team slots its cases in without moving the cases a reader
+        process and for every spelling of the reader's name (:func:`reader_key`), different
+        between readers, and adding a team slots its cases in without moving the cases a reader
         has already seen relative to each other.
         """
-        reader = _check_reader(reader)
+        key = reader_key(normalise_reader(reader))
         with self._connection() as conn:
             ids = [row[0] for row in conn.execute("SELECT item_id FROM items WHERE stale = 0")]
-        prefix = f"{seed}\x1f{reader}\x1f".encode("utf-8")
+        prefix = f"{seed}\x1f{key}\x1f".encode("utf-8")
         return sorted(ids, key=lambda item_id: hashlib.blake2b(prefix + item_id.encode(), digest_size=16).digest())
 
     def next_unrated(self, reader: str, after: str | None = None, seed: int = 0) -> str | None:
         """The first item in the reader's order not yet rated, looking after ``after`` (skip) and
         wrapping round; None when every item is rated."""
         order = self.reader_order(reader, seed)
-        rated = self._rated_items(_check_reader(reader))
+        rated = self._rated_items(self.reader_name(reader))
         start = order.index(after) + 1 if after in order else 0
         for item_id in order[start:] + order[:start]:
             if item_id not in rated:
                 return item_id
         return None
+
+    def reader_name(self, reader: str) -> str:
+        """The name this reader's ratings are stored under: the spelling they first saved with,
+        whatever case or invisible characters they sign in with later; their normalised name if
+        they have saved nothing yet. Raises ValueError for a name :func:`normalise_reader` refuses."""
+        with self._connection() as conn:
+            return self._stored_reader(conn, normalise_reader(reader))
+
+    @staticmethod
+    def _stored_reader(conn: sqlite3.Connection, name: str) -> str:
+        key = reader_key(name)
+        for (stored,) in conn.execute("SELECT reader FROM ratings GROUP BY reader ORDER BY MIN(rated_at), reader"):
+            if reader_key(stored) == key:  # stored names may predate normalisation
+                return stored
+        return name
 
     def _rated_items(self, reader: str) -> set[str]:
         with self._connection() as conn:
@@ -421,7 +439,7 @@ class ReaderStudy:
 
     def progress(self, reader: str) -> tuple[int, int]:
         """(current cases this reader has rated, current cases in the pool)."""
-        return self.progress_all().get(_check_reader(reader), (0, self._n_items()))
+        return self.progress_all().get(self.reader_name(reader), (0, self._n_items()))
 
     def progress_all(self) -> dict[str, tuple[int, int]]:
         """{reader: (rated, total)} over current cases, for every reader with a rating kept (one
@@ -441,13 +459,13 @@ class ReaderStudy:
         """This reader's ratings of one item ({} if not rated), to resume or go back."""
         with self._connection() as conn:
             rows = conn.execute("SELECT criterion, value FROM ratings WHERE reader = ? AND item_id = ?",
-                                (_check_reader(reader), item_id)).fetchall()
+                                (self._stored_reader(conn, normalise_reader(reader)), item_id)).fetchall()
         return {key: value for key, value in sorted(rows, key=lambda row: CRITERION_KEYS.index(row[0]))}
 
     def save_ratings(self, reader: str, item_id: str, ratings: Mapping[str, int]) -> None:
         """Store a reader's five ratings of one case in one transaction, replacing earlier ones."""
-        reader = _check_reader(reader)
-        values = _check_ratings(reader, item_id, ratings)
+        name = normalise_reader(reader)
+        values = _check_ratings(name, item_id, ratings)
         rated_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         with self._writing() as conn:
             self._refuse_if_closed(conn, "save ratings")
@@ -457,10 +475,12 @@ class ReaderStudy:
             if row[0]:
                 raise ValueError(f"Case {item_id} is no longer in the reader study: its team's submission changed "
                                  "or was removed. Ratings already given are kept; rate the cases offered now.")
+            # Under the write lock, so two first sign-ins as "Bob" and "bob" still make one reader.
+            name = self._stored_reader(conn, name)
             conn.executemany(
                 "INSERT INTO ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT (reader, item_id, criterion) "
                 "DO UPDATE SET value = excluded.value, rated_at = excluded.rated_at",
-                [(reader, item_id, key, value, rated_at) for key, value in values.items()],
+                [(name, item_id, key, value, rated_at) for key, value in values.items()],
             )
 
     # -- open / closed ---------------------------------------------------------------------------
@@ -540,13 +560,6 @@ class ReaderStudy:
 
     def agreement(self, *, include_stale: bool = False, selected: Selection | None = None) -> Agreement:
         return agreement(self.ratings(include_stale=include_stale, selected=selected))
-
-
-def _check_reader(reader: str) -> str:
-    name = reader.strip() if isinstance(reader, str) else ""
-    if not name:
-        raise ValueError(f"Reader name must be a non-empty string, got {reader!r}.")
-    return name
 
 
 def _check_selection(selected: Selection) -> dict[str, list[str]]:

@@ -1,5 +1,5 @@
-"""The reader study in a hostile world: formulas in names and case ids, and submissions that
-change under a running study.
+"""The reader study in a hostile world: formulas in names and case ids, submissions that change
+under a running study, and readers who sign in under several spellings.
 
 Only names that existed before these fixes are imported, so each test fails on the old code by
 its behaviour (or by a missing method), not by an import error.
@@ -198,5 +198,61 @@ def test_a_study_created_before_stale_items_opens_with_its_ratings(tmp_path):
                          [(key, "2024-01-01T00:00:00.000+00:00") for key in CRITERION_KEYS])
     study = ReaderStudy(db)
     assert [(i.item_id, i.stale, i.n_readers) for i in study.items()] == [("0123456789abcdef", False, 1)]
-    assert study.progress("Bob") == (1, 1)
+    assert study.progress("bob") == (1, 1)
     assert study.qualitative_scores() == {"t1": 15.0}
+
+
+# --- 3. reader identity -----------------------------------------------------------------------------
+
+def test_spellings_of_one_name_are_one_reader_shown_as_first_typed(study):
+    ids = study.register_items({"t1": ["c1", "c2", "c3", "c4", "c5"]})["t1"]
+    spellings = ["Bob", "bob", "BOB", "bo\u200bb", " \uff22\uff4f\uff42 "]   # zero-width space, full-width
+    for spelling, item in zip(spellings, ids):
+        study.save_ratings(spelling, item, full(2))
+    assert study.progress_all() == {"Bob": (5, 5)}
+    assert {r.reader for r in study.ratings()} == {"Bob"}
+    assert len({tuple(study.reader_order(spelling)) for spelling in spellings}) == 1
+    assert all(study.ratings_for(spelling, ids[0]) == full(2) for spelling in spellings)
+    assert study.next_unrated("bOb") is None
+    assert study.agreement().n_readers == 1
+
+
+def test_reader_names_are_normalised_for_display(study):
+    item = study.register_items({"t1": ["c1"]})["t1"][0]
+    study.save_ratings("  Dr\u00a0 Zoe\u0308\u00ad  Smith\u202e ", item, full(1))   # nbsp, NFD, soft hyphen, RLO
+    assert study.progress_all() == {"Dr Zo\u00eb Smith": (1, 1)}
+
+
+@pytest.mark.parametrize("name, scripts", [
+    ("b\u043eb", "Cyrillic, Latin"),             # Cyrillic о among Latin letters
+    ("\u0391lice", "Greek, Latin"),              # Greek capital alpha
+    ("\u0420aul", "Cyrillic, Latin"),            # Cyrillic Р
+])
+def test_reader_names_mixing_scripts_are_refused(study, name, scripts):
+    item = study.register_items({"t1": ["c1"]})["t1"][0]
+    with pytest.raises(ValueError, match=re.escape(
+            f"Reader name {name!r} mixes letters of several scripts ({scripts}); type it in one alphabet")):
+        study.save_ratings(name, item, full(1))
+    with pytest.raises(ValueError, match="mixes letters of several scripts"):
+        study.reader_order(name)
+    assert study.ratings() == []
+
+
+def test_reader_names_in_one_script_or_a_usual_mix_are_accepted(study):
+    item = study.register_items({"t1": ["c1"]})["t1"][0]
+    names = ["\u041e\u043b\u044c\u0433\u0430", "\u0395\u03bb\u03ad\u03bd\u03b7", "Dr \u5c71\u7530 \u306f\u306a\u3053",
+             "Jos\u00e9 O'Neil-Sm\u00f8rg\u00e5rd", "\u674e\u5a1c", "Dr. \u0645\u062d\u0645\u062f".split()[1], "R2-D2"]
+    for name in names:
+        study.save_ratings(name, item, full(1))
+    assert sorted(study.progress_all()) == sorted(names)
+
+
+def test_empty_long_and_control_character_names_are_refused(study):
+    item = study.register_items({"t1": ["c1"]})["t1"][0]
+    for name in ("", "   ", "\u200b\u200d", None):
+        with pytest.raises(ValueError, match=re.escape(f"Reader name must be a non-empty string, got {name!r}.")):
+            study.save_ratings(name, item, full(1))
+    with pytest.raises(ValueError, match="is 101 characters long; use at most 100"):
+        study.save_ratings("x" * 101, item, full(1))
+    with pytest.raises(ValueError, match=re.escape("Reader name 'bob\\x07' contains control characters")):
+        study.save_ratings("bob\x07", item, full(1))
