@@ -8,8 +8,12 @@ signed in at once and by the CLI:
   it (busy timeout) instead of failing with "database is locked" on a lock upgrade.
 - ``items``: the pooled cases under opaque ids (an HMAC of team and case id under a random
   study secret kept in the database), so nothing shown to a reader names a team or a case.
+  Submissions change while a study runs (a team re-uploads, K-means selects other cases; a team
+  is removed): a case no longer selected becomes *stale* instead of being deleted, so no rating
+  is ever lost; readers are no longer offered it and results leave it out, the export keeps it.
 - ``ratings``: one row per (reader, item, criterion); a case's five ratings are written in one
-  transaction and re-rating replaces them.
+  transaction and re-rating replaces them. Readers are who they say, up to case and invisible
+  characters (:mod:`gan_eval.reader_names`).
 - ``study_state``: the secret and whether reading is open or closed (closed = results may be
   un-blinded, and ratings are frozen).
 
@@ -21,9 +25,9 @@ gathered elsewhere.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
+import json
 import numbers
 import os
 import sqlite3
@@ -33,10 +37,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from secrets import token_hex
-from typing import IO, Iterable, Iterator, Mapping, NamedTuple
+from typing import IO, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import numpy as np
-from scipy.stats import rankdata
+
+from .csv_safe import write_rows
+from .reader_agreement import Agreement, case_score_agreement
+from .reader_names import normalise_reader, reader_key
 
 
 # --- criteria -----------------------------------------------------------------------------------
@@ -170,73 +177,10 @@ def criterion_means(rows: Iterable[Rating]) -> dict[str, dict[str, float]]:
             for team, by_key in sorted(per_team.items())}
 
 
-@dataclass(frozen=True)
-class Agreement:
-    """Inter-reader agreement on case scores over the cases every reader has completed.
-
-    ``icc`` is ICC(2,1) (two-way random effects, absolute agreement, single rater; Shrout &
-    Fleiss 1979); ``kendall_w`` is Kendall's coefficient of concordance with the tie correction.
-    Either is None when it is undefined, and ``reason`` says why.
-    """
-
-    icc: float | None
-    kendall_w: float | None
-    n_readers: int
-    n_cases: int
-    reason: str | None = None
-
-
 def agreement(rows: Iterable[Rating]) -> Agreement:
-    """ICC(2,1) and Kendall's W of the readers' case scores (readers with a complete case)."""
-    scores = case_scores(rows)
-    readers = sorted({reader for reader, _, _ in scores})
-    by_case: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for (reader, team, case_id), score in scores.items():
-        by_case[(team, case_id)][reader] = score
-    shared = sorted(case for case, by_reader in by_case.items() if len(by_reader) == len(readers))
-    if len(readers) < 2:
-        return Agreement(None, None, len(readers), len(shared),
-                         f"agreement needs at least 2 readers, found {len(readers)}")
-    if len(shared) < 2:
-        return Agreement(None, None, len(readers), len(shared),
-                         f"agreement needs at least 2 cases completed by all {len(readers)} readers, "
-                         f"found {len(shared)}")
-    matrix = np.array([[by_case[case][reader] for reader in readers] for case in shared], dtype=float)
-    icc, w = icc_2_1(matrix), kendalls_w(matrix)
-    reason = None
-    if icc is None or w is None:
-        reason = "case scores do not vary, so agreement is undefined"
-    return Agreement(icc, w, len(readers), len(shared), reason)
-
-
-def icc_2_1(matrix: np.ndarray) -> float | None:
-    """ICC(2,1) of an (n cases, k readers) score matrix; None when no score varies."""
-    n, k = matrix.shape
-    grand = matrix.mean()
-    ss_cases = k * ((matrix.mean(axis=1) - grand) ** 2).sum()
-    ss_readers = n * ((matrix.mean(axis=0) - grand) ** 2).sum()
-    ss_error = ((matrix - grand) ** 2).sum() - ss_cases - ss_readers
-    ms_cases = ss_cases / (n - 1)
-    ms_readers = ss_readers / (k - 1)
-    ms_error = ss_error / ((n - 1) * (k - 1))
-    denominator = ms_cases + (k - 1) * ms_error + k * (ms_readers - ms_error) / n
-    if not denominator > 1e-12:
-        return None
-    return float((ms_cases - ms_error) / denominator)
-
-
-def kendalls_w(matrix: np.ndarray) -> float | None:
-    """Kendall's W (tie-corrected) of an (n cases, k readers) matrix; None when every reader ties all."""
-    n, k = matrix.shape
-    ranks = rankdata(matrix, axis=0)  # each reader ranks the cases, ties get mean ranks
-    rank_sums = ranks.sum(axis=1)
-    s = ((rank_sums - rank_sums.mean()) ** 2).sum()
-    ties = sum(float((counts ** 3 - counts).sum())
-               for counts in (np.unique(matrix[:, j], return_counts=True)[1] for j in range(k)))
-    denominator = k ** 2 * (n ** 3 - n) - k * ties
-    if denominator <= 0:
-        return None
-    return float(12 * s / denominator)
+    """ICC(2,1) and Kendall's W of the readers' case scores (readers with a complete case), over
+    the cases every such reader has completed (see :mod:`gan_eval.reader_agreement`)."""
+    return case_score_agreement(case_scores(rows))
 
 
 def _complete_cases(rows: Iterable[Rating]) -> dict[CaseKey, dict[str, int]]:
@@ -259,13 +203,23 @@ class ReadingClosedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Item:
-    """A pooled case: ``item_id`` is what readers see; team and case id stay in the database."""
+    """A pooled case: ``item_id`` is what readers see; team and case id stay in the database.
+
+    A **stale** item is one whose (team, case) is no longer in the selection: its team was
+    re-uploaded with other selected cases, or removed. It is kept, with its ratings, for the
+    organiser and the export; readers are no longer offered it and results leave it out.
+    ``n_readers`` counts the readers who completed it.
+    """
 
     item_id: str
     team: str
     case_id: str
-    position: int   # index in the team's selection
+    position: int   # index in the team's selection (its last one, for a stale item)
+    stale: bool = False
+    n_readers: int = 0
 
+
+Selection = Mapping[str, Sequence[str]]  # {team: selected case ids, in selection order}
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS study_state (
@@ -277,6 +231,7 @@ CREATE TABLE IF NOT EXISTS items (
     team     TEXT NOT NULL,
     case_id  TEXT NOT NULL,
     position INTEGER NOT NULL,
+    stale    INTEGER NOT NULL DEFAULT 0 CHECK (stale IN (0, 1)),
     UNIQUE (team, case_id)
 );
 CREATE TABLE IF NOT EXISTS ratings (
@@ -290,14 +245,17 @@ CREATE TABLE IF NOT EXISTS ratings (
 """
 _OPEN, _CLOSED = "open", "closed"
 _ITEM_ID_HEX = 16  # 64 bits of HMAC: no collisions among a few hundred cases
-EXPORT_COLUMNS = ("reader", "team", "case_id", "item_id", "criterion", "value", "rated_at")
+EXPORT_COLUMNS = ("reader", "team", "case_id", "item_id", "criterion", "value", "rated_at", "stale")
+# A reader's complete cases: (reader, item_id) with all five criteria rated.
+_COMPLETE = f"SELECT reader, item_id FROM ratings GROUP BY reader, item_id HAVING COUNT(*) = {len(CRITERION_KEYS)}"
 
 
 class ReaderStudy:
     """The reader-study database at ``db_path`` (created on first use).
 
     Each call opens its own short-lived connection, so one object can be shared by Streamlit's
-    script threads and several processes can use the same file at once.
+    script threads and several processes can use the same file at once. Opening an existing,
+    up-to-date study only reads, so pages that open it on every visit never wait for a writer.
     """
 
     def __init__(self, db_path: str | Path, busy_timeout_s: float = 30.0):
@@ -306,14 +264,31 @@ class ReaderStudy:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connection() as conn:
             # WAL persists in the file; switching cannot happen inside a transaction.
-            conn.execute("PRAGMA journal_mode = WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            if self._is_set_up(conn):
+                return
         with self._writing() as conn:
             # One statement at a time: executescript() would commit the open transaction first.
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            if "stale" not in self._columns(conn, "items"):  # a study created before stale items
+                conn.execute("ALTER TABLE items ADD COLUMN stale INTEGER NOT NULL DEFAULT 0 CHECK (stale IN (0, 1))")
             conn.execute("INSERT OR IGNORE INTO study_state VALUES ('secret', ?)", (token_hex(32),))
             conn.execute("INSERT OR IGNORE INTO study_state VALUES ('state', ?)", (_OPEN,))
+
+    @classmethod
+    def _is_set_up(cls, conn: sqlite3.Connection) -> bool:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"study_state", "items", "ratings"} <= tables or "stale" not in cls._columns(conn, "items"):
+            return False
+        keys = {row[0] for row in conn.execute("SELECT key FROM study_state")}
+        return {"secret", "state"} <= keys
+
+    @staticmethod
+    def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+        return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
     # -- connections -----------------------------------------------------------------------------
     @contextmanager
@@ -346,62 +321,71 @@ class ReaderStudy:
         return self._transaction("BEGIN")
 
     # -- selection -------------------------------------------------------------------------------
-    def register_items(self, selected: Mapping[str, list[str]]) -> dict[str, list[str]]:
-        """Pool the selected cases of each team; returns {team: item ids in selection order}.
+    def register_items(self, selected: Selection) -> dict[str, list[str]]:
+        """Make ``selected`` the study's selection; returns {team: item ids in selection order}.
 
-        Idempotent: registering the same selection keeps ids and ratings. A team listed here gets
-        exactly these cases (unrated cases no longer selected are dropped; dropping a rated case
-        raises ValueError); teams not listed are left as they are, so adding a team adds items.
+        ``selected`` is the whole current selection, every team with its selected cases: the app
+        registers on every page visit, so this follows the submissions as they change.
+        Nothing stored is ever lost: a (team, case) no longer selected (its team re-uploaded with
+        other cases, or removed) becomes stale, with its ratings kept (see :class:`Item`); one
+        selected again becomes current again, with them. Stale cases nobody rated are dropped.
+
+        Registering the selection already registered only reads (no write lock, so page visits
+        never queue behind readers saving), and so works after reading was closed; changing it
+        once closed raises ReadingClosedError, since results must not move under the jury.
         """
-        for team, case_ids in selected.items():
-            if not isinstance(team, str) or not team.strip():
-                raise ValueError(f"Team names must be non-empty strings, got {team!r}.")
-            duplicates = sorted(c for c, n in Counter(case_ids).items() if n > 1)
-            if duplicates:
-                raise ValueError(f"Team {team!r} selects case(s) {', '.join(duplicates)} more than once.")
-        registered: dict[str, list[str]] = {}
-        with self._writing() as conn:
-            self._refuse_if_closed(conn, "change the selection")
+        wanted = _check_selection(selected)
+        with self._reading() as conn:
             secret = self._secret(conn)
-            for team, case_ids in selected.items():
-                rated = {row[0] for row in conn.execute(
-                    "SELECT DISTINCT i.case_id FROM items i JOIN ratings r USING (item_id) WHERE i.team = ?",
-                    (team,))}
-                lost = sorted(rated - set(case_ids))
-                if lost:
-                    raise ValueError(
-                        f"Team {team!r}: case(s) {', '.join(lost)} already have ratings and are missing from "
-                        "the new selection; export and clear the ratings before changing the selection."
-                    )
-                conn.execute(
-                    f"DELETE FROM items WHERE team = ? AND case_id NOT IN ({', '.join('?' * len(case_ids))})",
-                    (team, *case_ids),
-                )
-                ids = [self._item_id(secret, team, case_id) for case_id in case_ids]
+            registered = {team: [self._item_id(secret, team, case_id) for case_id in case_ids]
+                          for team, case_ids in wanted.items()}
+            rows = {(item_id, team, case_id, i) for team, case_ids in wanted.items()
+                    for i, (item_id, case_id) in enumerate(zip(registered[team], case_ids))}
+            unchanged = rows == set(conn.execute("SELECT item_id, team, case_id, position FROM items WHERE stale = 0"))
+            if not unchanged:
+                self._refuse_if_closed(conn, "change the selection")
+        if not unchanged:
+            with self._writing() as conn:
+                self._refuse_if_closed(conn, "change the selection")  # it may have closed meanwhile
+                conn.execute("UPDATE items SET stale = 1 WHERE stale = 0")
                 conn.executemany(
-                    "INSERT INTO items VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET position = excluded.position",
-                    [(item_id, team, case_id, i) for i, (item_id, case_id) in enumerate(zip(ids, case_ids))],
-                )
-                registered[team] = ids
+                    "INSERT INTO items VALUES (?, ?, ?, ?, 0) "
+                    "ON CONFLICT (item_id) DO UPDATE SET position = excluded.position, stale = 0",
+                    sorted(rows))
+                conn.execute("DELETE FROM items WHERE stale = 1 AND item_id NOT IN (SELECT item_id FROM ratings)")
         return registered
 
     @staticmethod
     def _item_id(secret: str, team: str, case_id: str) -> str:
-        message = f"{team}\x1f{case_id}".encode("utf-8")
-        return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()[:_ITEM_ID_HEX]
+        message = f"{team}\x1f{case_id}"
+        if "\x1f" in team or "\x1f" in case_id:
+            # The separator inside a name would make two different (team, case) pairs one id;
+            # JSON escapes it, and a JSON message never contains the raw separator.
+            message = json.dumps([team, case_id])
+        return hmac.new(bytes.fromhex(secret), message.encode("utf-8"), hashlib.sha256).hexdigest()[:_ITEM_ID_HEX]
 
     @staticmethod
     def _secret(conn: sqlite3.Connection) -> str:
         return conn.execute("SELECT value FROM study_state WHERE key = 'secret'").fetchone()[0]
 
-    def items(self) -> list[Item]:
-        """Every pooled case, un-blinded, by team and selection order (organiser view)."""
+    def items(self, include_stale: bool = False) -> list[Item]:
+        """The pooled cases, un-blinded, by team and selection order (organiser view); stale
+        ones too, after the current ones, with ``include_stale``."""
         with self._connection() as conn:
-            return [Item(*row) for row in conn.execute(
-                "SELECT item_id, team, case_id, position FROM items ORDER BY team, position")]
+            rows = conn.execute(
+                "SELECT i.item_id, i.team, i.case_id, i.position, i.stale, COUNT(c.reader) FROM items i "
+                f"LEFT JOIN ({_COMPLETE}) c USING (item_id) GROUP BY i.item_id "
+                "ORDER BY i.stale, i.team, i.position, i.case_id").fetchall()
+        return [Item(item_id, team, case_id, position, bool(stale), n)
+                for item_id, team, case_id, position, stale, n in rows if include_stale or not stale]
+
+    def stale_items(self) -> list[Item]:
+        """Cases no longer selected whose ratings are kept (see :meth:`register_items`)."""
+        return [item for item in self.items(include_stale=True) if item.stale]
 
     def item_reference(self, item_id: str) -> tuple[str, str]:
-        """(team, case_id) behind an item id, for fetching images; never show it to a reader."""
+        """(team, case_id) behind an item id, stale or not, for fetching images; never show it to
+        a reader."""
         with self._connection() as conn:
             row = conn.execute("SELECT team, case_id FROM items WHERE item_id = ?", (item_id,)).fetchone()
         if row is None:
@@ -410,72 +394,93 @@ class ReaderStudy:
 
     # -- reading ---------------------------------------------------------------------------------
     def reader_order(self, reader: str, seed: int = 0) -> list[str]:
-        """Every pooled item, in the order this reader sees them.
+        """Every current item (stale ones are not offered), in the order this reader sees them.
 
         Items are sorted by a keyed blake2b hash of (seed, reader, item id): the same in every
-        process, different between readers, and adding a team slots its cases in without moving
-        the cases a reader has already seen relative to each other.
+        process and for every spelling of the reader's name (:func:`reader_key`), different
+        between readers, and adding a team slots its cases in without moving the cases a reader
+        has already seen relative to each other.
         """
-        reader = _check_reader(reader)
+        key = reader_key(normalise_reader(reader))
         with self._connection() as conn:
-            ids = [row[0] for row in conn.execute("SELECT item_id FROM items")]
-        prefix = f"{seed}\x1f{reader}\x1f".encode("utf-8")
+            ids = [row[0] for row in conn.execute("SELECT item_id FROM items WHERE stale = 0")]
+        prefix = f"{seed}\x1f{key}\x1f".encode("utf-8")
         return sorted(ids, key=lambda item_id: hashlib.blake2b(prefix + item_id.encode(), digest_size=16).digest())
 
     def next_unrated(self, reader: str, after: str | None = None, seed: int = 0) -> str | None:
         """The first item in the reader's order not yet rated, looking after ``after`` (skip) and
         wrapping round; None when every item is rated."""
         order = self.reader_order(reader, seed)
-        rated = self._rated_items(_check_reader(reader))
+        rated = self._rated_items(self.reader_name(reader))
         start = order.index(after) + 1 if after in order else 0
         for item_id in order[start:] + order[:start]:
             if item_id not in rated:
                 return item_id
         return None
 
+    def reader_name(self, reader: str) -> str:
+        """The name this reader's ratings are stored under: the spelling they first saved with,
+        whatever case or invisible characters they sign in with later; their normalised name if
+        they have saved nothing yet. Raises ValueError for a name :func:`normalise_reader` refuses."""
+        with self._connection() as conn:
+            return self._stored_reader(conn, normalise_reader(reader))
+
+    @staticmethod
+    def _stored_reader(conn: sqlite3.Connection, name: str) -> str:
+        key = reader_key(name)
+        for (stored,) in conn.execute("SELECT reader FROM ratings GROUP BY reader ORDER BY MIN(rated_at), reader"):
+            if reader_key(stored) == key:  # stored names may predate normalisation
+                return stored
+        return name
+
     def _rated_items(self, reader: str) -> set[str]:
         with self._connection() as conn:
-            return {row[0] for row in conn.execute(
-                "SELECT item_id FROM ratings WHERE reader = ? GROUP BY item_id HAVING COUNT(*) = ?",
-                (reader, len(CRITERION_KEYS)))}
+            return {row[0] for row in conn.execute(f"SELECT item_id FROM ({_COMPLETE}) WHERE reader = ?", (reader,))}
 
     def progress(self, reader: str) -> tuple[int, int]:
-        """(cases this reader has rated, cases in the pool)."""
-        return self.progress_all().get(_check_reader(reader), (0, self._n_items()))
+        """(current cases this reader has rated, current cases in the pool)."""
+        return self.progress_all().get(self.reader_name(reader), (0, self._n_items()))
 
     def progress_all(self) -> dict[str, tuple[int, int]]:
-        """{reader: (rated, total)} for every reader with at least one rating."""
+        """{reader: (rated, total)} over current cases, for every reader with a rating kept (one
+        whose rated cases all went stale shows 0)."""
         with self._reading() as conn:
-            total = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            total = conn.execute("SELECT COUNT(*) FROM items WHERE stale = 0").fetchone()[0]
             rated = conn.execute(
-                "SELECT reader, COUNT(*) FROM (SELECT reader, item_id FROM ratings GROUP BY reader, item_id "
-                "HAVING COUNT(*) = ?) GROUP BY reader ORDER BY reader", (len(CRITERION_KEYS),)).fetchall()
+                f"SELECT c.reader, SUM(1 - i.stale) FROM ({_COMPLETE}) c JOIN items i USING (item_id) "
+                "GROUP BY c.reader ORDER BY c.reader").fetchall()
         return {reader: (n, total) for reader, n in rated}
 
     def _n_items(self) -> int:
         with self._connection() as conn:
-            return conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            return conn.execute("SELECT COUNT(*) FROM items WHERE stale = 0").fetchone()[0]
 
     def ratings_for(self, reader: str, item_id: str) -> dict[str, int]:
         """This reader's ratings of one item ({} if not rated), to resume or go back."""
         with self._connection() as conn:
             rows = conn.execute("SELECT criterion, value FROM ratings WHERE reader = ? AND item_id = ?",
-                                (_check_reader(reader), item_id)).fetchall()
+                                (self._stored_reader(conn, normalise_reader(reader)), item_id)).fetchall()
         return {key: value for key, value in sorted(rows, key=lambda row: CRITERION_KEYS.index(row[0]))}
 
     def save_ratings(self, reader: str, item_id: str, ratings: Mapping[str, int]) -> None:
         """Store a reader's five ratings of one case in one transaction, replacing earlier ones."""
-        reader = _check_reader(reader)
-        values = _check_ratings(reader, item_id, ratings)
+        name = normalise_reader(reader)
+        values = _check_ratings(name, item_id, ratings)
         rated_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         with self._writing() as conn:
             self._refuse_if_closed(conn, "save ratings")
-            if conn.execute("SELECT 1 FROM items WHERE item_id = ?", (item_id,)).fetchone() is None:
+            row = conn.execute("SELECT stale FROM items WHERE item_id = ?", (item_id,)).fetchone()
+            if row is None:
                 raise ValueError(f"Unknown case {item_id!r}: it is not in this reader study.")
+            if row[0]:
+                raise ValueError(f"Case {item_id} is no longer in the reader study: its team's submission changed "
+                                 "or was removed. Ratings already given are kept; rate the cases offered now.")
+            # Under the write lock, so two first sign-ins as "Bob" and "bob" still make one reader.
+            name = self._stored_reader(conn, name)
             conn.executemany(
                 "INSERT INTO ratings VALUES (?, ?, ?, ?, ?) ON CONFLICT (reader, item_id, criterion) "
                 "DO UPDATE SET value = excluded.value, rated_at = excluded.rated_at",
-                [(reader, item_id, key, value, rated_at) for key, value in values.items()],
+                [(name, item_id, key, value, rated_at) for key, value in values.items()],
             )
 
     # -- open / closed ---------------------------------------------------------------------------
@@ -503,53 +508,82 @@ class ReaderStudy:
             raise ReadingClosedError(f"Reading is closed: cannot {action}. Reopen the reading first.")
 
     # -- results ---------------------------------------------------------------------------------
-    def ratings(self) -> list[Rating]:
-        """Every stored rating, un-blinded."""
-        with self._connection() as conn:
-            return [Rating(*row) for row in conn.execute(
-                "SELECT r.reader, i.team, i.case_id, r.criterion, r.value FROM ratings r JOIN items i USING (item_id)")]
+    # Results count current cases only, as last registered; ``selected`` (a selection as given to
+    # register_items) decides what is current instead: once reading is closed the app no longer
+    # registers, and a team removed or re-uploaded since must not be scored on its old cases.
+    # ``include_stale`` counts every rating kept.
 
-    def export_csv(self, path_or_buffer: str | Path | IO[str]) -> int:
-        """Write every rating, un-blinded, with columns EXPORT_COLUMNS; returns the number of rows."""
+    def ratings(self, *, include_stale: bool = False, selected: Selection | None = None) -> list[Rating]:
+        """The stored ratings of current cases, un-blinded."""
+        return [Rating(*row[:5]) for row in self._rating_rows(include_stale, selected)]
+
+    def _rating_rows(self, include_stale: bool, selected: Selection | None) -> list[tuple]:
+        """(reader, team, case_id, criterion, value, item_id, rated_at, position, stale) rows."""
         with self._connection() as conn:
             rows = conn.execute(
-                "SELECT r.reader, i.team, i.case_id, r.item_id, r.criterion, r.value, r.rated_at, i.position "
-                "FROM ratings r JOIN items i USING (item_id)").fetchall()
-        rows.sort(key=lambda row: (row[0], row[1], row[7], CRITERION_KEYS.index(row[4])))
+                "SELECT r.reader, i.team, i.case_id, r.criterion, r.value, r.item_id, r.rated_at, i.position, "
+                "i.stale FROM ratings r JOIN items i USING (item_id)").fetchall()
+        current = _is_current(selected)
+        return [row[:8] + (not current(row),) for row in rows if include_stale or current(row)]
+
+    def export_csv(self, path_or_buffer: str | Path | IO[str], *, selected: Selection | None = None) -> int:
+        """Write every rating kept, un-blinded, stale ones included, with columns EXPORT_COLUMNS
+        (``stale`` is 1 for a case no longer selected, else 0); returns the number of rows.
+
+        Names and case ids that a spreadsheet would read as formulas are neutralised
+        (:mod:`gan_eval.csv_safe`): readers and teams choose them, the organiser opens the file.
+        """
+        rows = self._rating_rows(include_stale=True, selected=selected)
+        rows.sort(key=lambda row: (row[0], row[1], row[8], row[7], row[2], CRITERION_KEYS.index(row[3])))
+        table = [(reader, team, case_id, item_id, criterion, value, rated_at, int(stale))
+                 for reader, team, case_id, criterion, value, item_id, rated_at, _, stale in rows]
         if isinstance(path_or_buffer, (str, Path)):
             with open(path_or_buffer, "w", newline="", encoding="utf-8") as f:
-                return self._write_csv(f, rows)
-        return self._write_csv(path_or_buffer, rows)
+                return write_rows(f, table, header=EXPORT_COLUMNS)
+        return write_rows(path_or_buffer, table, header=EXPORT_COLUMNS)
 
-    @staticmethod
-    def _write_csv(f: IO[str], rows: list[tuple]) -> int:
-        writer = csv.writer(f)
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(row[:len(EXPORT_COLUMNS)] for row in rows)
-        return len(rows)
+    def case_scores(self, *, include_stale: bool = False, selected: Selection | None = None) -> dict[CaseKey, int]:
+        return case_scores(self.ratings(include_stale=include_stale, selected=selected))
 
-    def case_scores(self) -> dict[CaseKey, int]:
-        return case_scores(self.ratings())
+    def reader_team_scores(self, *, include_stale: bool = False,
+                           selected: Selection | None = None) -> dict[str, dict[str, float]]:
+        return reader_team_scores(self.ratings(include_stale=include_stale, selected=selected))
 
-    def reader_team_scores(self) -> dict[str, dict[str, float]]:
-        return reader_team_scores(self.ratings())
+    def qualitative_scores(self, *, include_stale: bool = False, selected: Selection | None = None) -> dict[str, float]:
+        """{team: qualitative score 0-20}, what scoring folds into the leaderboard: teams with a
+        current rated case only, so ``add_qualitative`` never meets a removed submission."""
+        return qualitative_scores(self.ratings(include_stale=include_stale, selected=selected))
 
-    def qualitative_scores(self) -> dict[str, float]:
-        """{team: qualitative score 0-20}, what scoring folds into the leaderboard."""
-        return qualitative_scores(self.ratings())
+    def criterion_means(self, *, include_stale: bool = False,
+                        selected: Selection | None = None) -> dict[str, dict[str, float]]:
+        return criterion_means(self.ratings(include_stale=include_stale, selected=selected))
 
-    def criterion_means(self) -> dict[str, dict[str, float]]:
-        return criterion_means(self.ratings())
-
-    def agreement(self) -> Agreement:
-        return agreement(self.ratings())
+    def agreement(self, *, include_stale: bool = False, selected: Selection | None = None) -> Agreement:
+        return agreement(self.ratings(include_stale=include_stale, selected=selected))
 
 
-def _check_reader(reader: str) -> str:
-    name = reader.strip() if isinstance(reader, str) else ""
-    if not name:
-        raise ValueError(f"Reader name must be a non-empty string, got {reader!r}.")
-    return name
+def _check_selection(selected: Selection) -> dict[str, list[str]]:
+    wanted: dict[str, list[str]] = {}
+    for team, case_ids in selected.items():
+        if not isinstance(team, str) or not team.strip():
+            raise ValueError(f"Team names must be non-empty strings, got {team!r}.")
+        if isinstance(case_ids, str) or not all(isinstance(c, str) and c for c in case_ids):
+            raise ValueError(f"Team {team!r}: the selection must be a list of non-empty case id strings, "
+                             f"got {case_ids!r}.")
+        duplicates = sorted(c for c, n in Counter(case_ids).items() if n > 1)
+        if duplicates:
+            raise ValueError(f"Team {team!r} selects case(s) {', '.join(duplicates)} more than once.")
+        wanted[team] = list(case_ids)
+    return wanted
+
+
+def _is_current(selected: Selection | None):
+    """Whether a (reader, team, case_id, ..., stale) row is of a current case: in ``selected``, or
+    not stale when no selection is given."""
+    if selected is None:
+        return lambda row: not row[-1]
+    pairs = {(team, case_id) for team, case_ids in _check_selection(selected).items() for case_id in case_ids}
+    return lambda row: (row[1], row[2]) in pairs
 
 
 def _check_ratings(reader: str, item_id: str, ratings: Mapping[str, int]) -> dict[str, int]:

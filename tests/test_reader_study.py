@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from scipy.stats import friedmanchisquare
 
+from gan_eval.reader_agreement import icc_2_1, kendalls_w
 from gan_eval.reader_study import (
     CRITERIA,
     CRITERION_KEYS,
@@ -32,9 +33,7 @@ from gan_eval.reader_study import (
     case_scores,
     check_password,
     criterion_means,
-    icc_2_1,
     jury_password,
-    kendalls_w,
     normalised_qualitative,
     qualitative_scores,
     reader_team_scores,
@@ -233,25 +232,31 @@ def test_register_is_idempotent_and_adding_a_team_adds_items(study):
     first = study.register_items({"t1": ["c1", "c2"]})
     study.save_ratings("A", first["t1"][0], full(3))
     assert study.register_items({"t1": ["c1", "c2"]}) == first
-    second = study.register_items({"t2": ["d1"]})
+    # The selection is always the whole one: adding a team means registering it with the others.
+    second = study.register_items({"t1": ["c1", "c2"], "t2": ["d1"]})
     assert [(i.team, i.case_id) for i in study.items()] == [("t1", "c1"), ("t1", "c2"), ("t2", "d1")]
     assert study.item_reference(second["t2"][0]) == ("t2", "d1")
     assert study.ratings_for("A", first["t1"][0]) == full(3)
 
 
-def test_changing_a_selection_drops_unrated_cases_and_refuses_to_drop_rated_ones(study):
+def test_changing_a_selection_drops_unrated_cases_and_keeps_rated_ones_as_stale(study):
     ids = study.register_items({"t1": ["c1", "c2", "c3"]})["t1"]
     study.save_ratings("A", ids[0], full(2))
-    study.register_items({"t1": ["c1", "c4"]})
-    assert [i.case_id for i in study.items()] == ["c1", "c4"]
-    with pytest.raises(ValueError, match=re.escape(
-            "Team 't1': case(s) c1 already have ratings and are missing from the new selection")):
-        study.register_items({"t1": ["c4"]})
-    assert [i.case_id for i in study.items()] == ["c1", "c4"]
+    study.register_items({"t1": ["c4", "c1"]})
+    assert [(i.case_id, i.position) for i in study.items()] == [("c4", 0), ("c1", 1)]
+    study.register_items({"t1": ["c4"]})
+    assert [i.case_id for i in study.items()] == ["c4"]
+    assert study.stale_items() == [study.items(include_stale=True)[1]]
+    assert [(i.case_id, i.stale, i.n_readers) for i in study.items(include_stale=True)] == [
+        ("c4", False, 0), ("c1", True, 1)]   # c2, c3: unrated, not selected any more, gone
     with pytest.raises(ValueError, match=re.escape("Team 't1' selects case(s) c4 more than once.")):
         study.register_items({"t1": ["c4", "c1", "c4"]})
+    with pytest.raises(ValueError, match=re.escape(
+            "Team 't1': the selection must be a list of non-empty case id strings, got 'c4'.")):
+        study.register_items({"t1": "c4"})
     with pytest.raises(KeyError, match="Unknown case 'nope'"):
         study.item_reference("nope")
+    assert study.item_reference(ids[0]) == ("t1", "c1")   # the organiser can still look a stale case up
 
 
 # --- reading order and progress ---------------------------------------------------------------------
@@ -264,7 +269,8 @@ def test_reader_order_is_stable_per_reader_and_differs_between_readers(study):
     assert study.reader_order("B") != order
     assert study.reader_order("A", seed=1) != order
     # Adding a team interleaves its cases without reordering what the reader had.
-    study.register_items({"t3": [f"e{i}" for i in range(10)]})
+    study.register_items({"t1": [f"c{i}" for i in range(10)], "t2": [f"d{i}" for i in range(10)],
+                          "t3": [f"e{i}" for i in range(10)]})
     assert [i for i in study.reader_order("A") if i in order] == order
 
 
