@@ -80,7 +80,7 @@ JURY_PASSWORD_ENV = "GAN_EVAL_JURY_PASSWORD"
 JURY_PASSWORD_HELP = (
     "No jury password is configured, so the reader study stays closed. Set one in "
     f'.streamlit/secrets.toml as {JURY_PASSWORD_SECRET} = "..." or in the environment variable '
-    f"{JURY_PASSWORD_ENV}, then restart the app."
+    f"{JURY_PASSWORD_ENV}; both are read when the server starts."
 )
 
 

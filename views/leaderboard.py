@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from gan_eval.csv_safe import dataframe_to_csv
 from gan_eval.figures import accuracy_gauge, gauge
 from gan_eval.metrics import registry
 from gan_eval.scoring import leaderboard_rows
@@ -30,7 +31,7 @@ if not ranked:
     st.caption("Qualitative and final scores appear here once the reader study is closed (Reader study → Organiser).")
 
 downloads = st.columns(4)
-downloads[0].download_button("Download CSV", table.to_csv().encode(), "leaderboard.csv", "text/csv")
+downloads[0].download_button("Download CSV", dataframe_to_csv(table).encode(), "leaderboard.csv", "text/csv")
 downloads[1].download_button("Download JSON", json.dumps(result, indent=2).encode(), "leaderboard.json",
                              "application/json")
 

@@ -25,8 +25,12 @@ if "reader" not in st.session_state:
             elif not rs.check_password(password, configured):
                 st.error("Wrong jury password.")
             else:
-                st.session_state["reader"] = reader.strip()
-                st.rerun()
+                try:
+                    st.session_state["reader"] = rs.normalise_reader(reader)
+                except ValueError as exc:
+                    st.error(components.text(exc))
+                else:
+                    st.rerun()
     st.stop()
 
 ws = state.workspace()
@@ -34,6 +38,7 @@ result = components.evaluation(ws)
 if result is None:
     st.stop()
 service.sync_reading_pool(ws, result)
+selection = service.reading_selection(result)
 study = service.reader_study(ws)
 reader = st.session_state["reader"]
 st.caption(f"Signed in as **{components.text(reader)}**.")
@@ -60,7 +65,7 @@ with reading:
             st.caption("Rate each criterion from 0 (no / not at all) to 4 (yes / fully). A saved case can be "
                        "re-rated by coming back to it.")
             values = {c.key: st.radio(c.question, range(rs.RATING_MIN, rs.RATING_MAX + 1), horizontal=True,
-                                      index=previous.get(c.key), key=f"rate-{c.key}-{position}")
+                                      index=previous.get(c.key), key=f"rate-{c.key}-{item}")
                       for c in rs.CRITERIA}
             buttons = st.columns(3)
             back = buttons[0].form_submit_button("◀ Back")
@@ -92,15 +97,20 @@ with organiser:
         study.close_reading() if closed else study.reopen()
         st.rerun()
     if closed:
-        qualitative = study.qualitative_scores()
-        agreement = study.agreement()
+        qualitative = study.qualitative_scores(selected=selection)
+        agreement = study.agreement(selected=selection)
         agreement_text = (f"ICC(2,1) {agreement.icc:.2f}, Kendall's W {agreement.kendall_w:.2f} "
                           f"({agreement.n_readers} readers, {agreement.n_cases} cases)"
                           if agreement.reason is None else agreement.reason)
         st.markdown(f"#### Qualitative scores (0–20) · agreement: {agreement_text}")
-        st.dataframe(pd.DataFrame(study.criterion_means()).T.assign(qualitative=pd.Series(qualitative)))
+        st.dataframe(pd.DataFrame(study.criterion_means(selected=selection)).T.assign(
+            qualitative=pd.Series(qualitative)))
+        n_stale = len(study.stale_items())
+        if n_stale:
+            st.caption(f"{n_stale} rated case(s) no longer selected: ratings kept, in the CSV (stale = 1), "
+                       "left out of the scores.")
         buffer = io.StringIO()
-        study.export_csv(buffer)
+        study.export_csv(buffer, selected=selection)
         st.download_button("Download ratings (CSV)", buffer.getvalue().encode(), "reader_study.csv", "text/csv")
     else:
         st.caption("Team results stay hidden while reading is open.")

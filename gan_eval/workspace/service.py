@@ -96,23 +96,35 @@ def reader_study(ws: Workspace):
     return ReaderStudy(ws.reader_db)
 
 
+def reading_selection(result: dict) -> dict[str, list[str]]:
+    """What the readers rate: each scored submission's cluster-selected cases."""
+    return {team: s["selected_cases"] for team, s in result["submissions"].items()}
+
+
 def leaderboard(ws: Workspace, result: dict) -> dict:
     """The evaluation with the reader study's qualitative and final scores folded in, once reading
-    is closed (while it is open, team results stay blinded)."""
+    is closed (while it is open, team results stay blinded). Ratings of cases no longer selected
+    (a team re-uploaded or removed) are kept by the study but not counted."""
     from ..scoring import add_qualitative
 
     study = reader_study(ws)
     if not study.is_closed():
         return result
-    qualitative = {team: q for team, q in study.qualitative_scores().items() if team in result["submissions"]}
+    qualitative = study.qualitative_scores(selected=reading_selection(result))
     return add_qualitative(result, qualitative) if qualitative else result
 
 
 def sync_reading_pool(ws: Workspace, result: dict) -> None:
-    """Keep the reader study's items in step with the cluster-selected cases of the evaluation."""
+    """Keep the reader study's items in step with the cluster-selected cases of the evaluation
+    (a read when nothing changed; cases no longer selected become stale, their ratings kept)."""
+    from ..reader_study import ReadingClosedError
+
     study = reader_study(ws)
     if not study.is_closed():
-        study.register_items({team: s["selected_cases"] for team, s in result["submissions"].items()})
+        try:
+            study.register_items(reading_selection(result))
+        except ReadingClosedError:
+            pass  # closed meanwhile: results follow the selection given to them
 
 
 # --------------------------------------------------------------------------------------- one case
