@@ -296,3 +296,32 @@ def test_run_process_starts_and_stops(tmp_path, cases):
     status = read_status(run)
     assert status["state"] == "stopped" and 0 < status["step"] < 100_000
     assert _checkpoint(run)["step"] == status["step"] == read_log(run)[-1]["step"]
+
+
+def test_one_training_run_at_a_time_per_workspace_unless_allowed(tmp_path, cases):
+    from gan_eval.gan.runs import RunLimitError, new_run_name
+    from gan_eval.workspace import REAL, Workspace, service
+
+    write_archive(cases, tmp_path / "real.zip")
+    ws = Workspace(tmp_path / "ws")
+    ws.add_archive(REAL, tmp_path / "real.zip")
+    assert len({new_run_name() for _ in range(20)}) == 20  # two clicks in one second: two runs, no clash
+    long = replace(TINY, steps=100_000, checkpoint_every=100_000)
+    first = service.start_training(ws, long)
+    with pytest.raises(RunLimitError, match=rf"1 training run\(s\) already active \({first}\), the most allowed"):
+        service.start_training(ws, long)
+    assert [r["name"] for r in list_runs(ws.gan_runs_dir)] == [first]
+    ws.set_max_training_runs(2)
+    second = service.start_training(ws, long)
+    for name in (first, second):
+        _wait_for(lambda: read_log(ws.gan_runs_dir / name))
+        request_stop(ws.gan_runs_dir / name)
+    _wait_for(lambda: not service_active(ws))
+    with pytest.raises(ValueError, match="max_training_runs must be an integer from 1 to 16"):
+        ws.set_max_training_runs(0)
+
+
+def service_active(ws) -> list[str]:
+    from gan_eval.gan.runs import active_runs
+
+    return active_runs(ws.gan_runs_dir)

@@ -39,9 +39,9 @@ def test_add_and_remove_sets(tmp_path, archives):
     assert (ws.root / ws.entry("team-b").archive).exists()   # still referenced by team-b
     ws.remove_submission("team-b")
     assert len(list((ws.root / "archives").iterdir())) == 1
-    # Re-adding a name replaces that set, and the archive nobody refers to any more goes.
+    # Re-adding a name replaces that set when asked to, and the archive nobody refers to any more goes.
     ws.add_archive("team-c", archives / "team.zip")
-    ws.add_archive("team-c", archives / "real.zip")
+    ws.add_archive("team-c", archives / "real.zip", replace=True)
     assert ws.entry("team-c").sha256 == ws.real.sha256
     assert len(list((ws.root / "archives").iterdir())) == 1
     # A second Workspace object on the same folder sees the same state (it lives on disk).
@@ -150,3 +150,41 @@ def test_two_processes_opening_the_demo_at_once_build_it_once(tmp_path):
     assert len(list((root / "archives").iterdir())) == 7
     assert not [p.name for p in root.iterdir() if p.name.startswith(("demo_staging", "."))
                 and p.name not in (".lock", ".demo-build.lock")]
+
+
+def test_a_set_is_never_replaced_by_a_name_collision(tmp_path, archives):
+    from gan_eval.workspace import service
+    from gan_eval.workspace.folder import SetExistsError
+
+    ws = Workspace(tmp_path / "ws")
+    ws.add_archive(REAL, archives / "real.zip")
+    ws.add_archive("good", archives / "team.zip")
+    before = (ws.root / "workspace.json").read_text()
+    # A submission called "real" (typed, or taken from a file named real.zip) never touches the real set.
+    for name in ("real", "Real", " real "):
+        with open(archives / "team.zip", "rb") as stream, pytest.raises(ValueError, match="reserved for the real set"):
+            service.add_upload(ws, name, stream, "real.zip", replace=True)
+        with open(archives / "team.zip", "rb") as stream, pytest.raises(ValueError, match="reserved for the real set"):
+            service.add_upload(ws, name, stream, "real.zip")
+    # The same team name up to spaces or case is a collision, refused unless replacing is confirmed.
+    for name in ("good", " good ", "good  "):
+        with pytest.raises(SetExistsError, match=r"already has a submission named 'good': confirm replacing it"):
+            ws.add_archive(name, archives / "real.zip")
+    with pytest.raises(SetExistsError, match=r"'GOOD' differs from the registered set 'good' only in case"):
+        ws.add_archive("GOOD", archives / "real.zip", replace=True)
+    with pytest.raises(SetExistsError, match=r"already has a real set: confirm replacing it"):
+        ws.add_archive(REAL, archives / "team.zip")
+    assert (ws.root / "workspace.json").read_text() == before
+    assert ws.entry(REAL).n_accepted == 6 and ws.entry("good").n_accepted == 5
+    assert not list((ws.root / "incoming").glob("*")), "no upload left behind"
+    ws.add_archive("good", archives / "real.zip", replace=True)
+    assert ws.entry("good").n_accepted == 6
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "ｆｕｌｌｗｉｄｔｈ", "../escape", "a/b", "", "demo\x00"])
+def test_workspace_names_are_plain_short_folder_names(tmp_path, name):
+    from gan_eval.workspace import service
+
+    with pytest.raises(ValueError, match="workspace name .* is not allowed"):
+        service.workspace_path(name, tmp_path)
+    assert service.workspace_path("sfr2021", tmp_path) == tmp_path / "sfr2021"

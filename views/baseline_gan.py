@@ -1,6 +1,5 @@
 """Baseline GAN: train a data-efficient GAN on the real cases, watch it learn, score its output."""
 
-import time
 
 import pandas as pd
 import streamlit as st
@@ -8,7 +7,7 @@ import streamlit as st
 from gan_eval.figures import loss_curves
 from gan_eval.gan import runs
 from gan_eval.gan.config import TrainConfig
-from gan_eval.workspace import REAL, service
+from gan_eval.workspace import service
 from gan_eval.workspace.service import BASELINE, GENERATED_CASES
 from ui import state
 
@@ -43,10 +42,11 @@ with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_
             config = TrainConfig(resolution=resolution, steps=int(steps), batch_size=int(batch_size), seed=int(seed),
                                  lr_g=lr_g, lr_d=lr_d, width=int(width), augment=augment, mode_seeking=mode_seeking,
                                  sample_every=int(sample_every))
-            name = time.strftime("run-%Y%m%d-%H%M%S")
-            runs.start_run(ws.archive_path(REAL), ws.gan_runs_dir / name, config)
-            st.session_state["gan-run"] = name
-            st.rerun()
+            try:
+                st.session_state["gan-run"] = service.start_training(ws, config)
+                st.rerun()
+            except runs.RunLimitError as exc:
+                st.warning(str(exc))
 
 all_runs = runs.list_runs(ws.gan_runs_dir)
 if not all_runs:

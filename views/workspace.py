@@ -3,11 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from gan_eval.archives import ArchiveError
+from gan_eval.archives import UPLOAD_SUFFIXES, ArchiveError
 from gan_eval.backbones import BACKBONES, WeightsNotFoundError, resolve_weights
 from gan_eval.store import DiskFullError
-from gan_eval.workspace import REAL, service
+from gan_eval.workspace import service
 from ui import components, state
+
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES]
 
 st.subheader("Workspace & upload")
 
@@ -53,17 +55,21 @@ with st.expander("Feature backbone", expanded=False):
 
 
 # -- upload --------------------------------------------------------------------------------------
-def add_upload(name: str, upload) -> None:
-    """Store the upload in the workspace, validate it and register it; show the report."""
+OUTCOMES = "upload-outcomes"  # what the last uploads gave, kept until dismissed (scoring reruns the page)
+
+
+def add_upload(team: str | None, upload, replace: bool) -> None:
+    """Store the upload in the workspace, validate it and register it; keep the outcome to show."""
     try:
-        entry, report = service.add_upload(ws, name, upload, upload.name)
+        entry, report = service.add_upload(ws, team, upload, upload.name, replace=replace)
     except (ArchiveError, ValueError, DiskFullError) as exc:
-        st.error(f"**{components.text(upload.name)}** was not added: {components.text(exc)}. "
-                 "Nothing in the workspace was changed.")
+        message = (f"**{components.text(upload.name)}** was not added: {components.text(exc)}. "
+                   "Nothing in the workspace was changed.")
+        st.session_state[OUTCOMES].append({"error": message})
         return
-    label = "real set" if name == REAL else f"submission **{components.text(name)}**"
-    st.success(f"{components.text(upload.name)}: added as {label} with {entry.n_accepted} cases.")
-    show_report(report.to_json())
+    label = "real set" if team is None else f"submission **{components.text(entry.name)}**"
+    st.session_state[OUTCOMES].append({"success": f"{components.text(upload.name)}: added as {label} with "
+                                                  f"{entry.n_accepted} cases.", "report": report.to_json()})
 
 
 def show_report(report: dict) -> None:
@@ -78,20 +84,35 @@ st.markdown("#### Add case archives")
 st.caption("`.zip`, `.tar`, `.tar.gz` or `.npz`/`.npy`: one `.npz` per case (keys `t1_arterial`, `t1_portal`, `t2`, "
            "optional `mask_*`) or one folder per case with one image per sequence (`.npy`, `.png`, `.nii(.gz)`, "
            "`.dcm`). Up to 2 GB per file. Every case is validated before anything is scored.")
+st.session_state.setdefault(OUTCOMES, [])
 real_col, sub_col = st.columns(2)
 with real_col, st.form("upload-real", clear_on_submit=True):
-    real_upload = st.file_uploader("Real cases", type=["zip", "tar", "gz", "tgz", "npz", "npy"], key="up-real")
+    real_upload = st.file_uploader("Real cases", type=UPLOAD_TYPES, key="up-real")
+    replace_real = ws.real is not None and st.checkbox("Replace the current real set", key="up-real-replace")
     if st.form_submit_button("Validate and set as real set") and real_upload is not None:
-        add_upload(REAL, real_upload)
+        st.session_state[OUTCOMES] = []
+        add_upload(None, real_upload, replace_real)
 with sub_col, st.form("upload-subs", clear_on_submit=True):
-    uploads = st.file_uploader("Submissions (one archive per team; several at once)",
-                               type=["zip", "tar", "gz", "tgz", "npz", "npy"], accept_multiple_files=True,
-                               key="up-subs")
+    uploads = st.file_uploader("Submissions (one archive per team; several at once)", type=UPLOAD_TYPES,
+                               accept_multiple_files=True, key="up-subs")
     teams = st.text_input("Team names, comma-separated in upload order (default: file names)", key="up-teams")
+    replace_subs = st.checkbox("Replace submissions that have the same team name", key="up-subs-replace")
     if st.form_submit_button("Validate and add submissions") and uploads:
+        st.session_state[OUTCOMES] = []
         names = [t.strip() for t in teams.split(",") if t.strip()] if teams.strip() else []
         for i, upload in enumerate(uploads):
-            add_upload(names[i] if i < len(names) else upload.name.split(".")[0], upload)
+            add_upload(names[i] if i < len(names) else service.team_name_from_filename(upload.name), upload,
+                       replace_subs)
+
+for outcome in st.session_state[OUTCOMES]:
+    if "error" in outcome:
+        st.error(outcome["error"])
+    else:
+        st.success(outcome["success"])
+        show_report(outcome["report"])
+if st.session_state[OUTCOMES] and st.button("Dismiss", key="up-dismiss"):
+    st.session_state[OUTCOMES] = []
+    st.rerun()
 
 # -- registered sets -----------------------------------------------------------------------------
 st.markdown("#### Case sets in this workspace")

@@ -17,12 +17,16 @@ Nothing here imports torch.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from gan_eval.progress import describe
 from gan_eval.store import atomic_write_text
@@ -190,25 +194,55 @@ def _launch(run_dir: Path, args: list[str], status: dict) -> subprocess.Popen:
     return process
 
 
-def start_run(real_path: str | Path, run_dir: str | Path, config: TrainConfig | dict | None = None) -> subprocess.Popen:
+class RunLimitError(RuntimeError):
+    """As many runs as allowed are already training in that folder."""
+
+
+@contextmanager
+def _starting(root: Path) -> Iterator[None]:
+    """One start at a time per runs folder, across processes: counting the active runs and
+    launching one must not interleave with another start."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".start.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def active_runs(root: str | Path) -> list[str]:
+    return [r["name"] for r in list_runs(root) if r["status"]["state"] in ACTIVE_STATES]
+
+
+def new_run_name() -> str:
+    """``run-YYYYmmdd-HHMMSS-xxxx``: sorted by time, and two starts in one second get two names."""
+    return time.strftime("run-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def start_run(real_path: str | Path, run_dir: str | Path, config: TrainConfig | dict | None = None,
+              max_active: int | None = None) -> subprocess.Popen:
     """Launch a new training run in ``run_dir`` (created; must not hold a run yet).
 
     ``config`` is a TrainConfig or a dict of its settings; ``real_path`` overrides its
     ``real_path``. Writes config.json and a ``starting`` status before returning, so the run is
-    listed at once. The returned process need not be waited for.
+    listed at once. The returned process need not be waited for. ``max_active``: refuse
+    (RunLimitError) when that many runs of ``run_dir``'s parent folder are already active.
     """
     run_dir = Path(run_dir)
     if isinstance(config, dict) or config is None:
         config = TrainConfig.from_dict(config or {})
     config = TrainConfig.from_dict({**config.to_dict(), "real_path": str(Path(real_path).resolve())})
-    if (run_dir / STATUS).exists() or (run_dir / CHECKPOINT).exists():
-        raise FileExistsError(f"{run_dir}: already holds a run; use resume_run or choose another folder")
     if not Path(real_path).exists():
         raise FileNotFoundError(f"start_run: real set {real_path} does not exist")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(run_dir / CONFIG, config.to_dict())
-    return _launch(run_dir, ["--out", str(run_dir), "--config", str(run_dir / CONFIG)],
-                   {"step": 0, "total": config.steps, "created": time.time()})
+    with _starting(run_dir.parent):
+        if (run_dir / STATUS).exists() or (run_dir / CHECKPOINT).exists():
+            raise FileExistsError(f"{run_dir}: already holds a run; use resume_run or choose another folder")
+        active = active_runs(run_dir.parent) if max_active is not None else []
+        if max_active is not None and len(active) >= max_active:
+            raise RunLimitError(f"{len(active)} training run(s) already active ({', '.join(active)}), the most "
+                                f"allowed at once here: stop one, or let it finish, before starting another")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_dir / CONFIG, config.to_dict())
+        return _launch(run_dir, ["--out", str(run_dir), "--config", str(run_dir / CONFIG)],
+                       {"step": 0, "total": config.steps, "created": time.time()})
 
 
 def resume_run(run_dir: str | Path, steps: int | None = None) -> subprocess.Popen:

@@ -64,13 +64,17 @@ def _suffix(filename: str) -> str:
     raise ArchiveError(f"{filename}: unsupported archive type (expected one of {', '.join(_ARCHIVE_SUFFIXES)})")
 
 
+class SetExistsError(ValueError):
+    """A set of that name (or one differing only in case or spaces) exists; replacing it must be asked for."""
+
+
 def check_team_name(name: str) -> str:
-    name = name.strip()
+    name = " ".join(name.split())
     if not _NAME_RE.match(name):
         raise ValueError(
             f"team name {name!r} is not allowed: use 1-64 letters, digits, spaces, '_', '-' or '.', starting with a letter or digit"
         )
-    if name == REAL:
+    if name.casefold() == REAL:
         raise ValueError("team name 'real' is reserved for the real set")
     return name
 
@@ -129,6 +133,16 @@ class Workspace:
     def seed(self) -> int:
         return int(self._read().get("seed", 0))
 
+    @property
+    def max_training_runs(self) -> int:
+        """How many baseline GAN runs may train at once (each takes the CPU's cores)."""
+        return int(self._read().get("max_training_runs", 1))
+
+    def set_max_training_runs(self, n: int) -> None:
+        if not (isinstance(n, int) and 1 <= n <= 16):
+            raise ValueError(f"max_training_runs must be an integer from 1 to 16, got {n!r}")
+        self._update(lambda data: data.__setitem__("max_training_runs", n))
+
     def set_backbone(self, backbone: str, weights: str | None = None) -> None:
         def change(data: dict) -> None:
             data["backbone"], data["weights"] = backbone, weights
@@ -161,18 +175,21 @@ class Workspace:
         return json.loads((self.root / "reports" / f"{self.entry(name).sha256}.json").read_text())
 
     def add_archive(self, name: str, source: str | Path, filename: str | None = None,
-                    move: bool = False) -> tuple[SetEntry, ValidationReport]:
+                    move: bool = False, replace: bool = False) -> tuple[SetEntry, ValidationReport]:
         """Validate ``source`` and register it as the real set (``name == 'real'``) or a submission.
 
         The archive is copied (moved, with ``move=True``, for files made for the workspace) into
         ``archives/`` under its sha256 first, so the stored copy is exactly what was validated.
-        Raises ArchiveError (archive refused, or no valid case) and ValueError (bad team name);
-        in both cases the workspace is left as it was. Re-adding a name replaces that set.
+        Raises ArchiveError (archive refused, or no valid case), ValueError (bad team name) and
+        SetExistsError (the name is taken and ``replace`` is false, or it differs from a
+        registered name only in case or spaces); in every case the workspace is left as it was.
+        A set is replaced only with ``replace=True``, never by a name collision.
         """
         source = Path(source)
         filename = filename or source.name
         if name != REAL:
             name = check_team_name(name)
+        self._check_replacement(name, replace)
         suffix = _suffix(filename)
         sha = file_sha256(source)
         stored = self.root / "archives" / f"{sha}{suffix}"
@@ -211,6 +228,16 @@ class Workspace:
         self._update(change)
         self._drop_if_unreferenced(replaced[0])
         return entry, report
+
+    def _check_replacement(self, name: str, replace: bool) -> None:
+        existing = self.set_names()
+        twins = [n for n in existing if n != name and n.casefold() == name.casefold()]
+        if twins:
+            raise SetExistsError(f"{name!r} differs from the registered set {twins[0]!r} only in case; "
+                                 f"use {twins[0]!r} to replace it, or another name")
+        if name in existing and not replace:
+            what = "a real set" if name == REAL else f"a submission named {name!r}"
+            raise SetExistsError(f"the workspace already has {what}: confirm replacing it")
 
     def _drop_if_unreferenced(self, old: dict | None) -> None:
         """Delete a replaced or removed set's stored archive once no set refers to it."""

@@ -22,7 +22,7 @@ from ..embedding_set import EmbeddingSet
 from ..progress import Progress
 from ..store import scratch_path
 from .demo import demo_root, open_demo_workspace
-from .folder import REAL, SetEntry, Workspace, default_home
+from .folder import REAL, SetEntry, Workspace, check_team_name, default_home
 
 BASELINE = "baseline-gan"           # the submission name of the baseline GAN's cases
 GENERATED_CASES = 1000              # cases generated for a submission, as each challenge team did
@@ -66,26 +66,48 @@ def can_evaluate(ws: Workspace) -> bool:
 
 # ------------------------------------------------------------------------------------------ uploads
 
-def add_upload(ws: Workspace, name: str, stream: BinaryIO, filename: str) -> tuple[SetEntry, ValidationReport]:
-    """Store an uploaded file in the workspace, validate it and register it as set ``name``.
+def add_upload(ws: Workspace, team: str | None, stream: BinaryIO, filename: str,
+               replace: bool = False) -> tuple[SetEntry, ValidationReport]:
+    """Store an uploaded file in the workspace, validate it and register it: as the real set when
+    ``team`` is None, else as that team's submission (a team can never be called "real").
 
-    Raises ArchiveError (refused), ValueError (bad name) or DiskFullError; in every case nothing
-    already stored is changed and nothing half-written is left behind.
+    Raises ArchiveError (refused), ValueError (bad name), SetExistsError (the set exists and
+    ``replace`` is false) or DiskFullError; in every case nothing already stored is changed and
+    nothing half-written is left behind.
     """
+    name = REAL if team is None else check_team_name(team)
     with scratch_path(ws.root / "incoming", ".upload") as tmp:
         with open(tmp, "wb") as f:
             shutil.copyfileobj(stream, f)
-        return ws.add_archive(name, tmp, filename=filename, move=True)
+        return ws.add_archive(name, tmp, filename=filename, move=True, replace=replace)
+
+
+def start_training(ws: Workspace, config) -> str:
+    """Start a baseline GAN run on the real set; returns its name. At most the workspace's
+    ``max_training_runs`` (default 1) train at once: RunLimitError beyond."""
+    from ..gan import runs
+
+    if ws.real is None:
+        raise ValueError("the baseline GAN trains on the real set: the workspace has none yet")
+    name = runs.new_run_name()
+    runs.start_run(ws.archive_path(REAL), ws.gan_runs_dir / name, config, max_active=ws.max_training_runs)
+    return name
+
+
+def team_name_from_filename(filename: str) -> str:
+    """The team name an upload gets when none is typed: its file name without the suffixes."""
+    return Path(filename).name.split(".")[0]
 
 
 def add_gan_submission(ws: Workspace, run_dir: Path, name: str = BASELINE,
                        n: int = GENERATED_CASES) -> tuple[SetEntry, ValidationReport]:
-    """Generate ``n`` cases from a run's EMA generator and register them as submission ``name``."""
+    """Generate ``n`` cases from a run's EMA generator and register them as submission ``name``
+    (replacing the baseline generated before: asking for new cases is the confirmation)."""
     from ..gan.export import generate
 
     with scratch_path(ws.root / "incoming", ".zip") as tmp:
         archive = generate(run_dir, n, tmp, seed=ws.seed)
-        return ws.add_archive(name, archive, filename=f"{name}.zip", move=True)
+        return ws.add_archive(name, archive, filename=f"{name}.zip", move=True, replace=True)
 
 
 # ------------------------------------------------------------------------------------- leaderboard
