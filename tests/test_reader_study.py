@@ -19,24 +19,26 @@ import pytest
 from scipy.stats import friedmanchisquare
 
 from gan_eval.reader_agreement import icc_2_1, kendalls_w
-from gan_eval.reader_study import (
+from gan_eval.reader_scores import (
     CRITERIA,
     CRITERION_KEYS,
-    EXPORT_COLUMNS,
-    JURY_PASSWORD_ENV,
-    JURY_PASSWORD_HELP,
     MAX_CASE_SCORE,
-    ReaderStudy,
-    ReadingClosedError,
     Rating,
     agreement,
     case_scores,
-    check_password,
     criterion_means,
-    jury_password,
     normalised_qualitative,
     qualitative_scores,
     reader_team_scores,
+)
+from gan_eval.reader_study import (
+    EXPORT_COLUMNS,
+    JURY_PASSWORD_ENV,
+    JURY_PASSWORD_HELP,
+    ReaderStudy,
+    ReadingClosedError,
+    check_password,
+    jury_password,
 )
 
 REPO = Path(__file__).resolve().parents[1]

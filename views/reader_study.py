@@ -5,6 +5,7 @@ import io
 import pandas as pd
 import streamlit as st
 
+from gan_eval import reader_scores as scale
 from gan_eval import reader_study as rs
 from gan_eval.workspace import service
 from ui import components, state
@@ -64,14 +65,14 @@ with reading:
         with st.form("rating"):
             st.caption("Rate each criterion from 0 (no / not at all) to 4 (yes / fully). A saved case can be "
                        "re-rated by coming back to it.")
-            values = {c.key: st.radio(c.question, range(rs.RATING_MIN, rs.RATING_MAX + 1), horizontal=True,
+            values = {c.key: st.radio(c.question, range(scale.RATING_MIN, scale.RATING_MAX + 1), horizontal=True,
                                       index=previous.get(c.key), key=f"rate-{c.key}-{item}")
-                      for c in rs.CRITERIA}
+                      for c in scale.CRITERIA}
             buttons = st.columns(3)
             back = buttons[0].form_submit_button("◀ Back")
             skip = buttons[1].form_submit_button("Skip ▶")
             save = buttons[2].form_submit_button("Save and next", type="primary")
-        missing = [c.label for c in rs.CRITERIA if values[c.key] is None]
+        missing = [c.label for c in scale.CRITERIA if values[c.key] is None]
         if save and missing:
             st.warning(f"Rate every criterion before saving (missing: {', '.join(missing)}), or skip the case.")
             save = False
