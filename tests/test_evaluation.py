@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from gan_eval import evaluation
 from gan_eval.embedding_set import EmbeddingSet
@@ -33,3 +34,30 @@ def test_a_stored_result_is_reused_and_any_input_change_recomputes(tmp_path, mon
         path.write_text("{not json")
     evaluation.evaluate_cached(real, subs, tmp_path, seed=3)
     assert len(calls) == 3
+
+
+def test_a_stored_result_edited_on_disk_is_not_served(tmp_path):
+    real, subs = sets()
+    honest = evaluation.evaluate_cached(real, subs, tmp_path, seed=3)
+    (path,) = tmp_path.glob("*.json")
+    record = json.loads(path.read_text())
+    record["body"]["submissions"]["a"]["fid"] = 0.001  # a team rewrites its stored score
+    path.write_text(json.dumps(record))
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        again = evaluation.evaluate_cached(real, subs, tmp_path, seed=3)
+    assert again["submissions"]["a"]["fid"] == honest["submissions"]["a"]["fid"] != 0.001
+
+
+def test_one_unusable_submission_never_hides_the_others(tmp_path):
+    real, subs = sets()
+    broken = subs["b"].features.copy()
+    broken[2, 0] = np.nan
+    subs["nan_team"] = EmbeddingSet(broken, subs["b"].case_ids, "efficientnet-lite0", "f" * 16, "nan_team")
+    subs["four"] = EmbeddingSet(subs["a"].features[:4], subs["a"].case_ids[:4], "efficientnet-lite0", "f" * 16, "four")
+    result = evaluation.evaluate_cached(real, subs, tmp_path)
+    assert result["failed"] == {"nan_team": "nan_team: NaN or Inf in the embeddings of 1 case(s), first case 'b_2'"}
+    assert set(result["submissions"]) == {"a", "b", "four"}
+    four = result["submissions"]["four"]
+    assert four["fid"] > 0 and four["precision"] is None and four["quantitative_rank"] is not None
+    assert "nearest neighbours need more than" in four["metric_errors"]["prdc"]
+    assert [result["submissions"][n]["quantitative_rank"] for n in ("a", "b", "four")] != [None] * 3

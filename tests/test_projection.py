@@ -39,3 +39,15 @@ def test_projection_rejects_bad_input():
         project(np.zeros((5, 3)), "mds")
     with pytest.raises(ValueError, match="at least 3 embedded cases"):
         project(np.zeros((2, 3)), "pca")
+
+
+def test_a_damaged_stored_map_is_recomputed_not_served(tmp_path):
+    x = np.random.default_rng(1).normal(size=(30, 5)).astype(np.float32)
+    coords = project(x, "pca", seed=0, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("*.npy")
+    raw = bytearray(path.read_bytes())
+    raw[200] ^= 0x55  # a flipped byte inside the coordinates
+    path.write_bytes(bytes(raw))
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        assert cached_projection(x, "pca", 0, tmp_path) is None
+    np.testing.assert_array_equal(project(x, "pca", seed=0, cache_dir=tmp_path), coords)
