@@ -49,8 +49,9 @@ def result_key(real: EmbeddingSet, submissions: dict[str, EmbeddingSet], setting
     for name, emb in [(REAL, real), *sorted(submissions.items())]:
         parts += [[name, emb.backbone, emb.fingerprint, len(emb), emb.case_ids],
                   np.ascontiguousarray(emb.features).data]
-        if emb.consistency is not None:
-            parts.append(np.ascontiguousarray(emb.consistency).data)
+        for per_case in (emb.consistency, emb.orientation):
+            if per_case is not None:
+                parts.append(np.ascontiguousarray(per_case).data)
     return content_key(*parts)
 
 
