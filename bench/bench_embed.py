@@ -31,10 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gan_eval.archives import read_cases, write_archive  # noqa: E402
-from gan_eval.backbones import Backbone, resolve_backbone  # noqa: E402
 from gan_eval.cache import EmbeddingCache  # noqa: E402
 from gan_eval.cases import Case  # noqa: E402
-from gan_eval.embed import embed_path, export_onnx, onnx_model_name  # noqa: E402
+from gan_eval.features.embed import embed_path  # noqa: E402
+from gan_eval.features.engines import export_onnx, onnx_model_name  # noqa: E402
+from gan_eval.features.weights import Backbone, resolve_backbone  # noqa: E402
 from gan_eval.preprocess import preprocess_batch  # noqa: E402
 
 
@@ -98,7 +99,7 @@ def bench_backbone(name: str, weights: Path | None, n: int, size: int, tmp: Path
 COLD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from gan_eval.embed import embed_path
+from gan_eval.features.embed import embed_path
 start = time.perf_counter()
 emb = embed_path({archive!r}, device="cpu", cache={cache!r})
 # VmHWM, not ru_maxrss: Linux carries the forking parent's peak into a child's ru_maxrss.
@@ -109,7 +110,7 @@ print(time.perf_counter() - start, len(emb), peak_kb)
 WARM = """
 import sys, time
 sys.path.insert(0, {root!r})
-from gan_eval.embed import embed_path
+from gan_eval.features.embed import embed_path
 emb = embed_path({archive!r}, device="cpu", cache={cache!r})
 print(len(emb), "torch" in sys.modules)
 """

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .embed import embed_path
+from .features.embed import embed_path
 from .embedding_set import EmbeddingSet
 from .preprocess import PREPROCESSING_VERSION
 from .scoring import evaluate
@@ -30,10 +30,8 @@ RESULTS_VERSION = "1"
 def embed_set(ws: Workspace, name: str, progress: Progress | None = None) -> EmbeddingSet:
     """The embeddings of one registered set, from the workspace cache when present."""
     # The archive stream does not know its length up front; the workspace recorded it at upload.
-    expected = ws.entry(name).n_accepted
-    report = (lambda done, total: progress(done, total or expected, f"embedding {name}")) if progress else None
-    emb = embed_path(ws.archive_path(name), backbone=ws.backbone, weights=ws.weights, progress=report,
-                     cache=ws.cache_dir)
+    emb = embed_path(ws.archive_path(name), backbone=ws.backbone, weights=ws.weights, progress=progress,
+                     cache=ws.cache_dir, name=name, total=ws.entry(name).n_accepted)
     emb.name = name
     return emb
 

@@ -6,7 +6,7 @@ For each case:
 3. the three sequences are stacked as the three input channels, in SEQUENCES order
    (T1 arterial, T1 portal-venous, T2).
 The backbone's own input normalisation (ImageNet mean/std, or [-1, 1]) is part of the backbone
-module (gan_eval.backbones), so this module's output is always the [0, 1] stack.
+module (gan_eval.features), so this module's output is always the [0, 1] stack.
 
 Nearest neighbour, precisely: Pillow's ``Image.resize(size, Image.NEAREST)``, bit for bit.
 Output pixel ``j`` takes input pixel ``floor(x_j)``, where ``x_j`` is the pixel-centre coordinate

@@ -20,7 +20,7 @@ from gan_eval.cache import (
 )
 from gan_eval.store import atomic_path, write_checked_json
 from gan_eval.cases import Case
-from gan_eval.embed import embed_cases
+from gan_eval.features.embed import embed_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,22 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from gan_eval import embed as embed_module
 from gan_eval.archives import ArchiveError, write_archive
-from gan_eval.backbones import Backbone, resolve_backbone
 from gan_eval.cache import EmbeddingCache
 from gan_eval.cases import Case
 from gan_eval.cli import embed as embed_command
 from gan_eval.cli import main
-from gan_eval.embed import (
-    PRECOMPUTED,
-    EmbedInputError,
-    embed_cases,
-    embed_path,
-    load_embedding_matrix,
-    onnx_model_name,
-)
 from gan_eval.embedding_set import EmbeddingSet
+from gan_eval.features import embed as embed_module
+from gan_eval.features.batching import EmbedInputError
+from gan_eval.features.embed import embed_cases, embed_path
+from gan_eval.features.engines import onnx_model_name
+from gan_eval.features.loaders import PRECOMPUTED, load_embedding_matrix
+from gan_eval.features.weights import Backbone, resolve_backbone
 from gan_eval.metrics.consistency import case_consistency
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,11 +87,12 @@ def test_streams_a_generator_reports_progress_and_reuses_the_cache(reference, mo
     cases, onnx, _, cache = reference
     calls = []
     monkeypatch.setattr(Backbone, "build", lambda self: pytest.fail("a model was built for cached cases"))
-    again = embed_cases((c for c in cases), device="cpu", cache=cache, progress=lambda d, t: calls.append((d, t)))
+    again = embed_cases((c for c in cases), device="cpu", cache=cache,
+                        progress=lambda d, t, stage: calls.append((d, t)))
     np.testing.assert_array_equal(again.features, onnx.features)
     assert calls[-1] == (8, None) and [d for d, _ in calls] == sorted(d for d, _ in calls)
     calls.clear()
-    embed_cases(cases, device="cpu", cache=cache, progress=lambda d, t: calls.append((d, t)))
+    embed_cases(cases, device="cpu", cache=cache, progress=lambda d, t, stage: calls.append((d, t)))
     assert calls[-1] == (8, 8)
 
 
@@ -104,7 +101,7 @@ def test_new_cases_are_computed_in_batches_next_to_cached_ones(reference):
     new = make_cases(3, seed=1)
     calls = []
     mixed = embed_cases(cases[:2] + new, device="cpu", cache=cache, batch_size=2,
-                        progress=lambda d, t: calls.append(d))
+                        progress=lambda d, t, stage: calls.append(d))
     np.testing.assert_array_equal(mixed.features[:2], onnx.features[:2])
     alone = embed_cases(new, device="cpu-torch", cache=False)
     np.testing.assert_allclose(mixed.features[2:], alone.features, rtol=1e-4, atol=1e-5)
@@ -152,7 +149,7 @@ def test_a_second_run_over_an_archive_reads_neither_archive_nor_model(reference,
     monkeypatch.setattr(embed_module, "iter_cases", lambda *a, **k: pytest.fail("the archive was decoded"))
     monkeypatch.setattr(embed_module, "make_engine", lambda *a, **k: pytest.fail("an engine was built"))
     progress = []
-    warm = embed_path(archive, device="cpu", cache=cache, progress=lambda d, t: progress.append((d, t)))
+    warm = embed_path(archive, device="cpu", cache=cache, progress=lambda d, t, stage: progress.append((d, t)))
     np.testing.assert_array_equal(warm.features, first.features)
     np.testing.assert_array_equal(warm.consistency, first.consistency)
     assert warm.case_ids == first.case_ids and progress == [(8, 8)]
@@ -163,7 +160,7 @@ def test_the_warm_path_does_not_even_import_torch(reference, tmp_path):
     archive = tmp_path / "warm.zip"
     write_archive(cases, archive)
     embed_path(archive, device="cpu", cache=cache)
-    code = ("import sys; from gan_eval.embed import embed_path; "
+    code = ("import sys; from gan_eval.features.embed import embed_path; "
             f"e = embed_path({str(archive)!r}, cache={str(cache.root)!r}); "
             "assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules; print(len(e), e.dim)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -272,3 +269,15 @@ def test_cli_exits_2_on_unreadable_input_or_missing_weights(tmp_path, capsys, mo
     assert code == 2
     assert "missing weights" in err and "inception_v3_google-0cc3c7bd.pth" in err and "--weights" in err
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_progress_names_its_stage(reference, tmp_path):
+    cases, _, _, cache = reference
+    calls = []
+    embed_cases(cases[:3], device="cpu", cache=cache, name="team a", progress=lambda *call: calls.append(call))
+    assert calls[-1] == (3, 3, "embedding team a")
+    archive = tmp_path / "staged.zip"
+    write_archive(cases[:3], archive)
+    calls.clear()
+    embed_path(archive, device="cpu", cache=cache, total=3, progress=lambda *call: calls.append(call))
+    assert calls and all(call[1:] == (3, "embedding staged") for call in calls)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from gan_eval.backbones import describe_backbone
+from gan_eval.features.registry import describe_backbone
 from gan_eval.cases import SEQUENCE_LABELS, SEQUENCES, Case
 from gan_eval.figures import case_figure
 from gan_eval.render import percentile_window, thumbnail_png

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from gan_eval.archives import ArchiveError
-from gan_eval.backbones import BACKBONES, WeightsNotFoundError, resolve_weights
+from gan_eval.features.registry import BACKBONES
+from gan_eval.features.weights import WeightsNotFoundError, resolve_weights
 from gan_eval.workspace import REAL, default_home
 from ui import state
 

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TextIO
 
 from ..archives import ArchiveError
-from ..backbones import BACKBONES, DEFAULT_BACKBONE, WeightsNotFoundError, describe_backbone
 from ..cache import EmbeddingCache
-from ..embed import EmbedInputError, embed_path
+from ..features.batching import EmbedInputError
+from ..features.embed import embed_path
+from ..features.registry import BACKBONES, DEFAULT_BACKBONE, describe_backbone
+from ..features.weights import WeightsNotFoundError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -25,8 +27,8 @@ EXIT_BAD_INPUT = 2
 class TextProgress:
     """A one-line progress bar on a terminal stream: ``label  123/1000  45.6 cases/s  ETA 19 s``.
 
-    Use as the ``progress(done, total)`` callback of gan_eval.embed; redraws at most 10 times a
-    second, and ``close()`` ends the line.
+    Use as the ``progress(done, total, stage)`` callback of gan_eval.features.embed; redraws at
+    most 10 times a second, and ``close()`` ends the line.
     """
 
     def __init__(self, label: str, stream: TextIO | None = None, width: int = 30):
@@ -36,7 +38,8 @@ class TextProgress:
         self.state: tuple[int, int | None] | None = None
         self.drawn: tuple[int, int | None] | None = None
 
-    def __call__(self, done: int, total: int | None) -> None:
+    def __call__(self, done: int, total: int | None, stage: str = "") -> None:
+        """The progress protocol's callback; ``stage`` is not shown (the label names the work)."""
         self.state = (done, total)
         now = time.monotonic()
         if now - self.last_draw >= 0.1 or done == total:

@@ -56,9 +56,10 @@ def add_parser(subparsers) -> None:
 def embed_input(path: Path, name: str, args: argparse.Namespace):
     """The EmbeddingSet of ``path`` named ``name``; BadInput for anything unusable."""
     from ..archives import ArchiveError
-    from ..backbones import WeightsNotFoundError
     from ..cache import EmbeddingCache
-    from ..embed import EmbedInputError, embed_path
+    from ..features.batching import EmbedInputError
+    from ..features.embed import embed_path
+    from ..features.weights import WeightsNotFoundError
     from .embed import TextProgress
 
     bar = TextProgress(f"embedding {name}")
