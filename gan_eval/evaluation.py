@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .features.embed import embed_path
+from .features.embed import embed_archive
 from .embedding_set import EmbeddingSet
 from .preprocess import PREPROCESSING_VERSION
 from .scoring import evaluate
@@ -29,11 +29,10 @@ RESULTS_VERSION = "1"
 
 def embed_set(ws: Workspace, name: str, progress: Progress | None = None) -> EmbeddingSet:
     """The embeddings of one registered set, from the workspace cache when present."""
-    # The archive stream does not know its length up front; the workspace recorded it at upload.
-    emb = embed_path(ws.archive_path(name), backbone=ws.backbone, weights=ws.weights, progress=progress,
-                     cache=ws.cache_dir, name=name, total=ws.entry(name).n_accepted)
-    emb.name = name
-    return emb
+    # Always from the archive's images: an upload never supplies its own features. The archive
+    # stream does not know its length up front; the workspace recorded it at upload.
+    return embed_archive(ws.archive_path(name), backbone=ws.backbone, weights=ws.weights, progress=progress,
+                         cache=ws.cache_dir, name=name, total=ws.entry(name).n_accepted)
 
 
 def embed_all(ws: Workspace, progress: Progress | None = None) -> dict[str, EmbeddingSet]:

@@ -3,8 +3,8 @@
 
 Embeds (through the cache) or loads every set, scores each submission against the real set
 (gan_eval.scoring.evaluate), prints the leaderboard with its backbone and seed, and writes the JSON.
-A PATH is an archive or folder of cases, a ``.npy`` ``(n, d)`` embedding matrix, or an embedding
-``.npz``. ``--qualitative FILE`` folds in the reader study's 0-20 scores (a JSON object
+A PATH is an archive or folder of cases, embedded from its images, or ``emb:FILE``: a ``.npy``
+``(n, d)`` embedding matrix or an embedding ``.npz``, loaded as is (see gan_eval.cli.embed). ``--qualitative FILE`` folds in the reader study's 0-20 scores (a JSON object
 ``{NAME: score}``) for final scores and ranks. Exit codes: 0 done, 2 bad input (message, no traceback).
 """
 
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from .embed import add_backbone_arguments
+from .embed import INPUT_HELP, Source, add_backbone_arguments
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -25,11 +25,11 @@ class BadInput(Exception):
     """An input the command refuses; its message is printed as is."""
 
 
-def _name_path(text: str) -> tuple[str, Path]:
+def _name_path(text: str) -> tuple[str, Source]:
     name, sep, path = text.partition("=")
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
-    return name, Path(path)
+    return name, Source.parse(path)
 
 
 def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,9 +42,9 @@ def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("score", help="score submissions against the real set: leaderboard and JSON")
-    p.add_argument("--real", type=Path, required=True, metavar="PATH", help="the real cases (or their embeddings)")
+    p.add_argument("--real", type=Source.parse, required=True, metavar="PATH", help=f"the real cases: {INPUT_HELP}")
     p.add_argument("--submission", type=_name_path, action="append", required=True, metavar="NAME=PATH",
-                   help="a submission and its cases (or embeddings); repeat for each submission")
+                   help="a submission and its cases (PATH as for --real); repeat for each submission")
     add_embedding_arguments(p)
     p.add_argument("--fid-max", type=float, metavar="F",
                    help="FID_max of FID_score = 1 - FID/FID_max (default: the largest FID among the submissions)")
@@ -53,21 +53,19 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def embed_input(path: Path, name: str, args: argparse.Namespace):
-    """The EmbeddingSet of ``path`` named ``name``; BadInput for anything unusable."""
+def embed_input(source: Source, name: str, args: argparse.Namespace):
+    """The EmbeddingSet of ``source`` named ``name``; BadInput for anything unusable."""
     from ..archives import ArchiveError
-    from ..cache import EmbeddingCache
     from ..features.batching import EmbedInputError
-    from ..features.embed import embed_path
     from ..features.weights import WeightsNotFoundError
-    from .embed import TextProgress
+    from .embed import TextProgress, embeddings_of, explain
 
     bar = TextProgress(f"embedding {name}")
     try:
-        emb = embed_path(path, backbone=args.backbone, weights=args.weights, device=args.device, progress=bar,
-                         cache=EmbeddingCache(args.cache) if args.cache else None, name=name)
+        emb = embeddings_of(source, args, name, bar)
     except (FileNotFoundError, ArchiveError, EmbedInputError, ValueError) as exc:
-        raise BadInput(f"{'missing weights' if isinstance(exc, WeightsNotFoundError) else name}: {exc}") from exc
+        raise BadInput(f"{'missing weights' if isinstance(exc, WeightsNotFoundError) else name}: "
+                       f"{explain(exc, source)}") from exc
     finally:
         bar.close()
     emb.name = name  # an embedding .npz would otherwise keep the name stored in it

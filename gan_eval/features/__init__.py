@@ -9,6 +9,6 @@
     device.py              which device runs: one resolution for embedding and GAN training
     engines.py             torch and ONNX Runtime engines, the ONNX export and its checksum
     batching.py            cases -> batches -> features, with progress, prefetch and the store
-    embed.py               the entry points: embed_cases, embed_path
-    loaders.py             embedding files computed elsewhere (.npy matrices, embed's .npz)
+    embed.py               the entry points: embed_cases, embed_archive
+    loaders.py             embedding files computed elsewhere, loaded only when asked for
 """

@@ -1,8 +1,10 @@
 """Embed cases: resolve the backbone, run the batches through the cache, return an EmbeddingSet.
 
 - ``embed_cases``: cases from any iterable (streamed, one batch in memory at a time).
-- ``embed_path``: whatever a path is: an archive or folder of cases (embedded), a ``.npy``
-  ``(n, d)`` matrix or an EmbeddingSet ``.npz`` (loaded, gan_eval.features.loaders).
+- ``embed_archive``: an archive or folder of cases, always embedded from its images, whatever
+  else it holds. A stacked ``.npz`` of cases may carry ``features`` and ``header`` arrays too;
+  they are not looked at: features computed elsewhere come in only where a user asks for them
+  explicitly (gan_eval.features.loaders, the CLI's ``emb:PATH``), never from an upload.
 
 An archive is remembered by its bytes' sha256 (gan_eval.cache): the case ids and pixel digests
 it holds and its rejections. A second run over the same archive reads neither the archive nor
@@ -24,7 +26,6 @@ from ..preprocess import PREPROCESSING_VERSION
 from ..store import file_sha256
 from .batching import Embedded, EmbeddingRun, EmbedInputError, Progress
 from .engines import make_engine
-from .loaders import is_embedding_file, is_embedding_matrix, load_embedding_matrix, load_embeddings
 from .registry import DEFAULT_BACKBONE
 from .weights import resolve_backbone
 
@@ -70,11 +71,10 @@ def embed_cases(cases: Iterable[Case], backbone: str = DEFAULT_BACKBONE, weights
     return _embedding_set(embedded, name)
 
 
-def embed_path(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: str | Path | None = None,
-               device: str = "auto", progress: Progress | None = None, cache: CacheArg = None,
-               name: str | None = None, batch_size: int | None = None, total: int | None = None) -> EmbeddingSet:
-    """Embeddings of whatever ``path`` is: an archive or folder of cases (embedded, through the
-    cache), a ``.npy`` ``(n, d)`` matrix (taken as is), or an EmbeddingSet ``.npz``.
+def embed_archive(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: str | Path | None = None,
+                  device: str = "auto", progress: Progress | None = None, cache: CacheArg = None,
+                  name: str | None = None, batch_size: int | None = None, total: int | None = None) -> EmbeddingSet:
+    """The embeddings of the cases in an archive or folder, computed from their images.
 
     ``total``: the number of cases when the caller knows it (the archive stream does not know
     its length up front), for ``progress(done, total, "embedding <name>")``. An archive's
@@ -85,17 +85,8 @@ def embed_path(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: str 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    if is_embedding_matrix(path):
-        return load_embedding_matrix(path, name)
-    if is_embedding_file(path):
-        return load_embeddings(path)
-    return _embed_archive(path, backbone, weights, device, progress, open_cache(cache), name or archive_name(path),
-                          batch_size, total)
-
-
-def _embed_archive(path: Path, backbone: str, weights: str | Path | None, device: str, progress: Progress | None,
-                   cache: EmbeddingCache | None, name: str, batch_size: int | None,
-                   total: int | None) -> EmbeddingSet:
+    cache = open_cache(cache)
+    name = name or archive_name(path)
     run = _run(backbone, weights, device, batch_size, progress, cache)
     key = cache.source_key(path) if cache else None
     manifest = cache.source_manifest(key) if cache else None

@@ -1,12 +1,15 @@
-"""Embedding files: features computed elsewhere, loaded as they are.
+"""Embedding files: features computed elsewhere, loaded as they are, only where a user asks.
 
 Two kinds: an ``(n, d)`` ``.npy`` matrix (backbone 'precomputed', case ids ``case_0000``...) and
-the ``.npz`` that ``EmbeddingSet.save`` writes (the ``embed`` command's output).
+the ``.npz`` that ``EmbeddingSet.save`` writes (the ``embed`` command's output). Such a file
+states its own features, so it is accepted only by explicit choice, the CLI's ``emb:PATH``:
+nothing here looks at an uploaded archive to guess whether it is one (a forged stacked ``.npz``
+of noise images with the keys of an embedding file would otherwise be scored by the features it
+claims). The suffix only tells the two kinds of embedding file apart.
 """
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,19 @@ from .batching import EmbedInputError
 
 PRECOMPUTED = "precomputed"   # backbone id of embeddings given as a matrix
 UNKNOWN_FINGERPRINT = "unknown"
+
+
+def load_embedding_file(path: str | Path, name: str | None = None) -> EmbeddingSet:
+    """A ``.npy`` matrix or an embedding ``.npz`` (see the module docstring), checked."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return load_embedding_matrix(path, name)
+    if suffix == ".npz":
+        return load_embeddings(path)
+    raise EmbedInputError(f"{path}: an embedding file is a .npy (n, d) matrix or a .npz written by embed")
 
 
 def load_embedding_matrix(path: str | Path, name: str | None = None) -> EmbeddingSet:
@@ -54,25 +70,3 @@ def _checked(emb: EmbeddingSet, path: Path) -> EmbeddingSet:
                               f"{emb.case_ids[bad[0]]!r} (row {bad[0]})")
     emb.features = emb.features.astype(np.float32, copy=False)
     return emb
-
-
-def is_embedding_file(path: Path) -> bool:
-    """True for a .npz written by EmbeddingSet.save, False for a .npz of cases."""
-    if path.suffix.lower() != ".npz":
-        return False
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
-    return {"features.npy", "header.npy"} <= names
-
-
-def is_embedding_matrix(path: Path) -> bool:
-    """True for a 1-D/2-D .npy (embeddings), False for a stacked (N, 3, H, W) .npy of cases."""
-    if path.suffix.lower() != ".npy":
-        return False
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False).ndim <= 2
-    except (OSError, ValueError):
-        return True  # unreadable: let load_embedding_matrix say why
