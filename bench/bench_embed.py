@@ -34,7 +34,7 @@ from gan_eval.archives import read_cases, write_archive  # noqa: E402
 from gan_eval.cache import EmbeddingCache  # noqa: E402
 from gan_eval.cases import Case  # noqa: E402
 from gan_eval.features.embed import embed_archive  # noqa: E402
-from gan_eval.features.engines import export_onnx, onnx_model_name  # noqa: E402
+from gan_eval.features.engines import export_onnx, onnx_checksum_path, onnx_model_name  # noqa: E402
 from gan_eval.features.weights import Backbone, resolve_backbone  # noqa: E402
 from gan_eval.preprocess import preprocess_batch  # noqa: E402
 
@@ -72,6 +72,7 @@ def fresh_cache(root: Path, model_file: Path, label: str) -> EmbeddingCache:
     target = cache.model_path(model_file.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(model_file, target)
+    shutil.copy(onnx_checksum_path(model_file), onnx_checksum_path(target))
     return cache
 
 

@@ -7,7 +7,8 @@ Layout under the root (``$GAN_EVAL_CACHE``, else ``~/.cache/gan_eval``; a worksp
     files/<key>.json       (absolute path, size, mtime_ns) of a file -> sha256 of its bytes
     sources/<sha256>.json  what an archive with those bytes holds: case ids, pixel digests and
                            rejections, so a second run neither decodes it nor loads a model
-    models/                exported inference graphs (ONNX), named by weights fingerprint
+    models/                exported inference graphs (ONNX), named by weights fingerprint, each
+                           with the sha256 it had when exported (gan_eval.features.engines)
 
 Every file is written whole to a temporary name and renamed (os.replace), so readers never see
 half a file, and carries a sha256 of its content, so a damaged one is detected, dropped and

@@ -20,7 +20,7 @@ from gan_eval.embedding_set import EmbeddingSet
 from gan_eval.features import embed as embed_module
 from gan_eval.features.batching import EmbedInputError
 from gan_eval.features.embed import embed_archive, embed_cases
-from gan_eval.features.engines import onnx_model_name
+from gan_eval.features.engines import onnx_checksum_path, onnx_model_name
 from gan_eval.features.loaders import PRECOMPUTED, load_embedding_file, load_embedding_matrix
 from gan_eval.features.weights import Backbone, resolve_backbone
 from gan_eval.metrics.consistency import case_consistency
@@ -342,3 +342,18 @@ def test_the_cli_takes_features_from_a_file_only_when_named_emb(reference, tmp_p
     capsys.readouterr()
     assert main(["embed", str(tmp_path / "plain.npz"), "--out", str(out), "--cache", str(cache.root)]) == 2
     assert f"pass it as emb:{tmp_path / 'plain.npz'}" in capsys.readouterr().err
+
+
+def test_an_exported_model_with_flipped_bytes_is_exported_again(reference, tmp_path):
+    cases, onnx, torch_ref, _ = reference
+    cache = EmbeddingCache(tmp_path / "cache")
+    embed_cases(cases[:1], device="cpu", cache=cache)  # exports the graph
+    model = cache.model_path(onnx_model_name(resolve_backbone()))
+    data = bytearray(model.read_bytes())
+    middle = len(data) // 2  # inside the weights, which are the bulk of the file: it still loads
+    data[middle: middle + 4096] = bytes(b ^ 0x55 for b in data[middle: middle + 4096])
+    model.write_bytes(bytes(data))
+    with pytest.warns(RuntimeWarning, match="damaged or unreadable"):
+        emb = embed_cases(cases[1:4], device="cpu", cache=cache)  # new cases: the engine runs
+    np.testing.assert_allclose(emb.features, torch_ref.features[1:4], rtol=1e-4, atol=1e-4)
+    assert onnx_checksum_path(model).is_file() and len(model.read_bytes()) == len(data)
