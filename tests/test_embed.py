@@ -1,5 +1,6 @@
 """Embedding: ONNX Runtime against the torch reference, streaming, the warm path, inputs, the CLI."""
 
+import errno
 import io
 import json
 import subprocess
@@ -357,3 +358,33 @@ def test_an_exported_model_with_flipped_bytes_is_exported_again(reference, tmp_p
         emb = embed_cases(cases[1:4], device="cpu", cache=cache)  # new cases: the engine runs
     np.testing.assert_allclose(emb.features, torch_ref.features[1:4], rtol=1e-4, atol=1e-4)
     assert onnx_checksum_path(model).is_file() and len(model.read_bytes()) == len(data)
+
+
+@pytest.mark.parametrize("stage", ["cache", "output"])
+def test_a_full_disk_is_one_line_exit_2_and_nothing_half_written(reference, tmp_path, capsys, monkeypatch, stage):
+    cases, _, _, cache = reference
+    archive = tmp_path / "full.zip"
+    write_archive(cases[:2], archive)
+    out = tmp_path / "out" / "emb.npz"
+    root = tmp_path / "fresh-cache" if stage == "cache" else cache.root
+    no_space = OSError(errno.ENOSPC, "No space left on device")
+    if stage == "cache":  # every cache file: half its bytes land, then the disk is full
+        real_write = Path.write_bytes
+
+        def write_half(self, data):
+            real_write(self, data[: len(data) // 2])
+            raise no_space
+
+        monkeypatch.setattr(Path, "write_bytes", write_half)
+    else:  # the cache is warm; the output .npz is cut short
+        def savez_half(f, **arrays):
+            f.write(b"PK\x03\x04")
+            raise no_space
+
+        monkeypatch.setattr(np, "savez", savez_half)
+    code = main(["embed", str(archive), "--out", str(out), "--device", "cpu-torch", "--cache", str(root)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "Errno" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: disk full while writing ") and "free some space" in last
+    assert not out.exists() and not list(tmp_path.rglob("*.tmp"))

@@ -5,8 +5,8 @@ its backbone and weights fingerprint. Features computed elsewhere are taken only
 by name: ``emb:FILE`` is an embedding file (a ``.npy`` (n, d) matrix or a ``.npz`` written by
 ``embed``), loaded as is; a PATH without ``emb:`` is always embedded from its images, even a
 ``.npz`` that also holds features (``score`` and ``select`` read their PATHs the same way).
-Exit codes: 0 written, 2 the input is unreadable or unusable, or the backbone's weights are
-missing.
+Exit codes: 0 written, 2 the input is unreadable or unusable, the backbone's weights are
+missing, or the disk is full (then nothing is left half-written).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ..features.embed import embed_archive
 from ..features.loaders import load_embedding_file
 from ..features.registry import BACKBONES, DEFAULT_BACKBONE, describe_backbone
 from ..features.weights import WeightsNotFoundError
+from ..store import DiskFullError
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -59,6 +60,8 @@ def embeddings_of(source: Source, args: argparse.Namespace, name: str | None, pr
 
 def explain(exc: Exception, source: Source) -> str:
     """``exc``'s message; for a .npy/.npz refused as an archive, a hint that it may be an embedding file."""
+    if isinstance(exc, DiskFullError):
+        return exc.strerror  # "disk full while writing ...", without OSError's "[Errno 28]"
     text = str(exc)
     if (isinstance(exc, (ArchiveError, EmbedInputError)) and not source.embeddings
             and source.path.suffix.lower() in (".npy", ".npz")):
@@ -144,8 +147,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"{len(rejected)} case(s) rejected; first: {rejected[0]['case']}: {rejected[0]['reason']}")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         emb.save(args.out)
-    except (FileNotFoundError, ArchiveError, EmbedInputError, ValueError) as exc:
-        # FileNotFoundError covers WeightsNotFoundError; ValueError unreadable weights or devices.
+    except (FileNotFoundError, ArchiveError, EmbedInputError, ValueError, DiskFullError) as exc:
+        # FileNotFoundError covers WeightsNotFoundError; ValueError unreadable weights or devices;
+        # DiskFullError a cache entry or the output (the store leaves no half-written file).
         kind = "missing weights" if isinstance(exc, WeightsNotFoundError) else "error"
         print(f"{kind}: {explain(exc, args.path)}", file=sys.stderr)
         return EXIT_BAD_INPUT

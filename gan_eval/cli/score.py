@@ -58,12 +58,13 @@ def embed_input(source: Source, name: str, args: argparse.Namespace):
     from ..archives import ArchiveError
     from ..features.batching import EmbedInputError
     from ..features.weights import WeightsNotFoundError
+    from ..store import DiskFullError
     from .embed import TextProgress, embeddings_of, explain
 
     bar = TextProgress(f"embedding {name}")
     try:
         emb = embeddings_of(source, args, name, bar)
-    except (FileNotFoundError, ArchiveError, EmbedInputError, ValueError) as exc:
+    except (FileNotFoundError, ArchiveError, EmbedInputError, ValueError, DiskFullError) as exc:
         raise BadInput(f"{'missing weights' if isinstance(exc, WeightsNotFoundError) else name}: "
                        f"{explain(exc, source)}") from exc
     finally:
@@ -75,10 +76,11 @@ def embed_input(source: Source, name: str, args: argparse.Namespace):
 def write_json(result: dict, path: Path | None) -> None:
     if path is None:
         return
+    from ..store import atomic_write_text
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    except OSError as exc:
+        atomic_write_text(path, json.dumps(result, indent=2, allow_nan=False) + "\n")
+    except OSError as exc:  # DiskFullError included: then nothing was written
         raise BadInput(f"cannot write {path}: {exc}") from exc
     print(f"wrote {path}")
 
@@ -132,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     from ..cache import open_cache
     from ..evaluation import evaluate_cached
     from ..scoring import add_qualitative
+    from ..store import DiskFullError
 
     try:
         names = [name for name, _ in args.submission]
@@ -148,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
                 result = add_qualitative(result, qualitative)
         except ValueError as exc:
             raise BadInput(str(exc)) from exc
+        except DiskFullError as exc:  # storing the result
+            raise BadInput(exc.strerror) from exc
         print(format_leaderboard(result))
         write_json(result, args.json)
     except BadInput as exc:
