@@ -54,3 +54,13 @@ def test_summary_without_real_values_has_no_flag_and_checks_inputs():
     with pytest.raises(ValueError, match=r"generated consistency: NaN or Inf in the consistency values "
                                          r"of 1 case\(s\), first row 1"):
         summarise_consistency(np.array([0.2, np.nan]))
+
+
+@pytest.mark.parametrize("dtype, extreme", [(np.float32, 3e38), (np.float64, 1e308)])
+def test_extreme_finite_values_give_the_consistency_of_the_image_scaled_down(dtype, extreme):
+    rng = np.random.default_rng(4)
+    images = (rng.uniform(-1, 1, size=(3, 128, 128)) * extreme).astype(dtype)
+    images[:, 0, 0], images[:, -1, -1] = -extreme, extreme
+    with np.errstate(all="raise"):
+        value = case_consistency(images)
+    assert np.isfinite(value) and value == case_consistency(images * dtype(2.0 ** -100))

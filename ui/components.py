@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from gan_eval.workspace import service
-
-from gan_eval.backbones import describe_backbone
 from gan_eval.cases import SEQUENCE_LABELS, SEQUENCES, Case
+from gan_eval.features.registry import describe_backbone
 from gan_eval.figures import case_figure
 from gan_eval.render import percentile_window, thumbnail_png
+from gan_eval.workspace import service
 
 from . import state
 

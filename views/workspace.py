@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from gan_eval.archives import UPLOAD_SUFFIXES, ArchiveError
-from gan_eval.backbones import BACKBONES, WeightsNotFoundError, resolve_weights
+from gan_eval.features.registry import BACKBONES
+from gan_eval.features.weights import InvalidWeightsError, WeightsNotFoundError, check_weights_file, resolve_weights
 from gan_eval.store import DiskFullError
 from gan_eval.workspace import service
 from ui import components, state
@@ -43,10 +44,13 @@ with st.expander("Feature backbone", expanded=False):
     weights = st.text_input("Weights file (optional; otherwise the standard locations are searched)",
                             value=ws.weights or "", key="ws-weights")
     try:
-        found = resolve_weights(backbone, weights or None, allow_download=False)
-        st.success(f"Weights found: `{found}`")
+        if weights:  # a path typed here is judged by its content only, and the answer names no file
+            check_weights_file(backbone, weights)
+            st.success("Valid weights file.")
+        else:
+            st.success(f"Weights found: `{resolve_weights(backbone, allow_download=False)}`")
         usable = True
-    except WeightsNotFoundError as exc:
+    except (WeightsNotFoundError, InvalidWeightsError) as exc:
         st.warning(str(exc))
         usable = False
     if st.button("Use this backbone", disabled=not usable or (backbone == ws.backbone and (weights or None) == ws.weights)):

@@ -209,6 +209,6 @@ def map_points(result: dict, embeddings: dict[str, EmbeddingSet], chosen: list[s
 
 
 def cuda_available() -> bool:
-    import torch
+    from ..features.device import resolve_device
 
-    return torch.cuda.is_available()
+    return resolve_device("auto") == "cuda"
