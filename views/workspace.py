@@ -8,7 +8,7 @@ from gan_eval.features.registry import BACKBONES
 from gan_eval.features.weights import InvalidWeightsError, WeightsNotFoundError, check_weights_file, resolve_weights
 from gan_eval.store import DiskFullError
 from gan_eval.workspace import service
-from ui import components, state
+from ui import auth, components, state
 
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES]
 
@@ -65,7 +65,7 @@ OUTCOMES = "upload-outcomes"  # what the last uploads gave, kept until dismissed
 def add_upload(team: str | None, upload, replace: bool) -> None:
     """Store the upload in the workspace, validate it and register it; keep the outcome to show."""
     try:
-        entry, report = service.add_upload(ws, team, upload, upload.name, replace=replace)
+        entry, report = service.add_upload(ws, team, upload, upload.name, replace=replace, actor=auth.actor(ws))
     except (ArchiveError, ValueError, DiskFullError) as exc:
         message = (f"**{components.text(upload.name)}** was not added: {components.text(exc)}. "
                    "Nothing in the workspace was changed.")
@@ -137,7 +137,7 @@ else:
             doomed = st.selectbox("Remove submission", list(ws.submissions), key="ws-remove")
             sure = st.checkbox(f"Yes, remove {doomed} from this workspace", key="ws-remove-sure")
             if st.button(f"Remove {doomed}", key="ws-remove-btn", disabled=not sure):
-                ws.remove_submission(doomed)
+                service.remove_submission(ws, doomed, actor=auth.actor(ws))
                 st.rerun()
     if components.evaluation(ws) is not None:
         st.success("Embeddings and scores are up to date: see the Leaderboard.")

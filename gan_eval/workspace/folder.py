@@ -6,6 +6,8 @@
     <root>/cache/                the one cache (gan_eval.cache): embeddings, evaluations keyed by
                                  everything that determines them, 2D maps
     <root>/reader_study.sqlite   blinded reader scores
+    <root>/access.sqlite         invited readers (token hashes), jury mode
+    <root>/audit.jsonl           organiser actions, append-only
     <root>/gan_runs/             baseline GAN runs
 
 A set is validated before it is registered; a refused archive changes nothing that was stored.
@@ -273,3 +275,13 @@ class Workspace:
     @property
     def gan_runs_dir(self) -> Path:
         return self.root / "gan_runs"
+
+    @property
+    def access_db(self) -> Path:
+        """Invited readers (gan_eval.access.Invites)."""
+        return self.root / "access.sqlite"
+
+    @property
+    def audit_log(self) -> Path:
+        """Organiser actions, one JSON line each (gan_eval.access.AuditLog)."""
+        return self.root / "audit.jsonl"
