@@ -71,8 +71,9 @@ class Throttle:
     failures each further one must wait ``base * 2**(n - free)`` seconds (at most ``cap``)
     before the next attempt is even checked. A success clears the key."""
 
-    def __init__(self, free: int = 3, base: float = 1.0, cap: float = 300.0, clock=time.monotonic):
-        self.free, self.base, self.cap, self.clock = free, base, cap, clock
+    def __init__(self, free: int = 3, base: float = 1.0, cap: float = 300.0, clock=time.monotonic,
+                 max_keys: int = 10_000):
+        self.free, self.base, self.cap, self.clock, self.max_keys = free, base, cap, clock, max_keys
         self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
@@ -89,6 +90,9 @@ class Throttle:
         with self._lock:
             count, _ = self._failures.get(key, (0, 0.0))
             self._failures[key] = (count + 1, self.clock())
+            if len(self._failures) > self.max_keys:  # many clients: forget those idle the longest
+                for old in sorted(self._failures, key=lambda k: self._failures[k][1])[: self.max_keys // 2]:
+                    del self._failures[old]
 
     def succeeded(self, key: str) -> None:
         with self._lock:

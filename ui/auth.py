@@ -7,6 +7,8 @@ reload; the organiser signs in once per browser session.
 
 from __future__ import annotations
 
+import secrets
+
 import streamlit as st
 
 from gan_eval import access
@@ -31,8 +33,12 @@ def jury_mode() -> bool:
 
 
 def client_key() -> str:
-    """Who a failure is counted against: the client's address (one key per browser otherwise)."""
-    return st.context.ip_address or f"session:{id(st.session_state)}"
+    """Who a failure is counted against: the client's address, or this browser session when the
+    address is unknown."""
+    address = st.context.ip_address
+    if isinstance(address, str) and address:
+        return f"ip:{address}"
+    return "session:" + st.session_state.setdefault("throttle-key", secrets.token_hex(8))
 
 
 def reader(ws: Workspace) -> access.Reader | None:
