@@ -1,0 +1,236 @@
+"""Containers: zip, tar(.gz) and plain folders, and the byte budget they are read under.
+
+Each container lists its members (every header check done there: names, links, special
+files, sizes) and reads one member's bytes under the budget. Nothing is ever extracted:
+members are read into memory, so nothing can be written anywhere. Sizes and ratios are
+checked from the headers, and enforced again while reading since headers can lie.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .names import is_junk, normalise
+from .reasons import (ARCHIVE_RATIO, CORRUPT, ENCRYPTED, ENTRY_RATIO, ENTRY_TOO_LARGE, HARDLINK, LINK_OUTSIDE,
+                      SIZE_LIE, SPECIAL_FILE, SYMLINK, TOO_MANY_MEMBERS, TOTAL_TOO_LARGE, UNLISTABLE_FOLDER,
+                      UNREADABLE, UNSUPPORTED_COMPRESSION)
+from .report import ArchiveError, CaseRejected, Limits
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str        # normalised posix path inside the container
+    size: int        # declared uncompressed size
+    handle: object   # ZipInfo, TarInfo or Path
+
+
+class Budget:
+    """Header checks on sizes, and the same limits enforced on the bytes actually read."""
+
+    def __init__(self, label: str, limits: Limits, compressed_size: int | None):
+        self.label = label
+        self.limits = limits
+        self.compressed_size = compressed_size
+        self.declared = 0
+        self.count = 0
+        self.read = 0
+
+    def declare(self, entry: str, size: int, compressed: int | None = None) -> None:
+        limits = self.limits
+        self.count += 1
+        if self.count > limits.max_members:
+            raise ArchiveError(self.label, TOO_MANY_MEMBERS.format(limit=limits.max_members))
+        if size > limits.max_entry_bytes:
+            raise ArchiveError(self.label, ENTRY_TOO_LARGE.format(entry=entry, size=size,
+                                                                  limit=limits.max_entry_bytes))
+        if compressed is not None and size > limits.ratio_floor_bytes and size > limits.max_ratio * compressed:
+            raise ArchiveError(self.label, ENTRY_RATIO.format(entry=entry, ratio=size / max(compressed, 1),
+                                                              limit=limits.max_ratio))
+        self.declared += size
+        if self.declared > limits.max_total_bytes:
+            raise ArchiveError(self.label, TOTAL_TOO_LARGE.format(limit=limits.max_total_bytes))
+        if (self.compressed_size is not None and self.declared > limits.ratio_floor_bytes
+                and self.declared > limits.max_ratio * self.compressed_size):
+            raise ArchiveError(self.label, ARCHIVE_RATIO.format(
+                ratio=self.declared / max(self.compressed_size, 1), limit=limits.max_ratio))
+
+    def read_member(self, fp, member: Member) -> bytes:
+        data = fp.read(member.size + 1)
+        if len(data) > member.size:
+            raise ArchiveError(self.label, SIZE_LIE.format(entry=member.name))
+        self.read += len(data)
+        if self.read > self.limits.max_total_bytes:
+            raise ArchiveError(self.label, TOTAL_TOO_LARGE.format(limit=self.limits.max_total_bytes))
+        return data
+
+
+class Source:
+    """A container: ``members()`` lists files after every header check, ``read()`` returns one
+    member's bytes under the byte budget. ``skipped`` names entries passed over on purpose."""
+
+    def __init__(self, label: str, limits: Limits, compressed_size: int | None):
+        self.label = label
+        self.limits = limits
+        self.budget = Budget(label, limits, compressed_size)
+        self.skipped: list[str] = []
+
+    def members(self) -> list[Member]:
+        raise NotImplementedError
+
+    def read(self, member: Member) -> bytes:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def _corrupt(self, exc: Exception, entry: str | None = None) -> ArchiveError:
+        return ArchiveError(self.label, CORRUPT.format(error=f"{entry}: {exc}" if entry else exc))
+
+
+class ZipSource(Source):
+    def __init__(self, path: Path, label: str, limits: Limits):
+        super().__init__(label, limits, path.stat().st_size)
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise self._corrupt(exc) from None
+
+    def members(self) -> list[Member]:
+        members = []
+        for info in self.zip.infolist():
+            name = normalise(info.filename, self.label, self.limits)
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise ArchiveError(self.label, SYMLINK.format(entry=info.filename))
+            if info.flag_bits & 0x1:
+                raise ArchiveError(self.label, ENCRYPTED.format(entry=info.filename))
+            self.budget.declare(info.filename, info.file_size, info.compress_size)
+            if name and not info.is_dir():
+                members.append(Member(name, info.file_size, info))
+        return members
+
+    def read(self, member: Member) -> bytes:
+        try:
+            with self.zip.open(member.handle) as fp:  # type: ignore[arg-type]
+                return self.budget.read_member(fp, member)
+        except NotImplementedError:
+            raise ArchiveError(self.label, UNSUPPORTED_COMPRESSION.format(entry=member.name)) from None
+        except ArchiveError:
+            raise
+        except Exception as exc:  # bad CRC (a header that lied), truncated or invalid deflate data
+            raise self._corrupt(exc, member.name) from None
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+class TarSource(Source):
+    """A .tar, .tar.gz/.tgz (or other tarfile compression). Per-entry ratios do not exist in a
+    compressed tar (one stream), so the whole-archive ratio is checked as headers are read."""
+
+    def __init__(self, path: Path, label: str, limits: Limits):
+        super().__init__(label, limits, path.stat().st_size)
+        try:
+            self.tar = tarfile.open(path, "r:*")
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            raise self._corrupt(exc) from None
+
+    def members(self) -> list[Member]:
+        # Headers one by one, so each size is checked before the reader skips (and in a .tar.gz
+        # inflates) that member's data to reach the next header.
+        members = []
+        try:
+            while (info := self.tar.next()) is not None:
+                name = normalise(info.name, self.label, self.limits)
+                if info.issym():
+                    raise ArchiveError(self.label, SYMLINK.format(entry=info.name))
+                if info.islnk():
+                    raise ArchiveError(self.label, HARDLINK.format(entry=info.name))
+                if not (info.isreg() or info.isdir()):
+                    raise ArchiveError(self.label, SPECIAL_FILE.format(entry=info.name))
+                self.budget.declare(info.name, info.size if info.isreg() else 0)
+                if name and info.isreg():
+                    members.append(Member(name, info.size, info))
+        except ArchiveError:
+            raise
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            raise self._corrupt(exc) from None
+        return members
+
+    def read(self, member: Member) -> bytes:
+        try:
+            fp = self.tar.extractfile(member.handle)  # type: ignore[arg-type]
+            return self.budget.read_member(fp, member)
+        except ArchiveError:
+            raise
+        except Exception as exc:
+            raise self._corrupt(exc, member.name) from None
+
+    def close(self) -> None:
+        self.tar.close()
+
+
+class FolderSource(Source):
+    """A plain folder. A symlink is followed only when it resolves inside the folder, and only
+    to a file: linked folders are not descended (their real path is walked anyway). Junk
+    folders (hidden, ``__MACOSX``) are not descended either."""
+
+    def __init__(self, path: Path, label: str, limits: Limits):
+        super().__init__(label, limits, None)
+        self.root = path.resolve()
+
+    def members(self) -> list[Member]:
+        members = []
+        for dirpath, dirnames, filenames in os.walk(self.root, onerror=self._unlistable):  # no followlinks
+            here = Path(dirpath)
+            for entry in sorted(dirnames):
+                rel = (here / entry).relative_to(self.root).as_posix()
+                if self._skip(here / entry, rel, is_dir=True):
+                    dirnames.remove(entry)
+                else:
+                    self.budget.declare(rel, 0)
+            dirnames.sort()
+            for entry in sorted(filenames):
+                full = here / entry
+                rel = full.relative_to(self.root).as_posix()
+                if self._skip(full, rel, is_dir=False):
+                    continue
+                info = full.stat()
+                if not stat.S_ISREG(info.st_mode):
+                    raise ArchiveError(self.label, SPECIAL_FILE.format(entry=rel))
+                self.budget.declare(rel, info.st_size)
+                members.append(Member(rel, info.st_size, full))
+        return members
+
+    def _unlistable(self, exc: OSError) -> None:
+        entry = Path(exc.filename).relative_to(self.root).as_posix() if exc.filename else "."
+        raise ArchiveError(self.label, UNLISTABLE_FOLDER.format(entry=entry, error=exc.strerror or exc))
+
+    def _skip(self, full: Path, rel: str, is_dir: bool) -> bool:
+        normalise(rel, self.label, self.limits)
+        if full.is_symlink():
+            target = full.resolve()
+            if not target.is_relative_to(self.root):
+                raise ArchiveError(self.label, LINK_OUTSIDE.format(entry=rel))
+            if not target.exists() or target.is_dir():
+                self.skipped.append(f"{rel} (symbolic link to a folder or to nothing, not followed)")
+                return True
+        if is_dir and is_junk(rel):
+            self.skipped.append(rel + "/")
+            return True
+        return False
+
+    def read(self, member: Member) -> bytes:
+        # Unlike a bad CRC inside an archive, one unreadable file (permissions) in a folder
+        # says nothing about the others: only its case is rejected.
+        try:
+            with open(member.handle, "rb") as fp:  # type: ignore[arg-type]
+                return self.budget.read_member(fp, member)
+        except OSError as exc:
+            raise CaseRejected(UNREADABLE.format(error=f"{type(exc).__name__}: {exc.strerror}"),
+                               member.name) from None
