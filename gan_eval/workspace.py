@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .archives import ArchiveError, ValidationReport, read_cases
+from .archives import ArchiveError, ValidationReport, read_cases, upload_suffix
 from .backbones import file_sha256
 from .cases import CaseSet
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 REAL = "real"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".npz", ".npy")
 
 
 def default_home() -> Path:
@@ -56,14 +55,6 @@ class SetEntry:
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
-
-
-def _suffix(filename: str) -> str:
-    lower = filename.lower()
-    for suffix in _ARCHIVE_SUFFIXES:
-        if lower.endswith(suffix):
-            return suffix
-    raise ArchiveError(f"{filename}: unsupported archive type (expected one of {', '.join(_ARCHIVE_SUFFIXES)})")
 
 
 def check_team_name(name: str) -> str:
@@ -177,7 +168,7 @@ class Workspace:
         filename = filename or source.name
         if name != REAL:
             name = check_team_name(name)
-        suffix = _suffix(filename)
+        suffix = upload_suffix(filename)
         sha = file_sha256(source)
         stored = self.root / "archives" / f"{sha}{suffix}"
         newly_stored = not stored.exists()

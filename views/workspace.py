@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from gan_eval.archives import ArchiveError
+from gan_eval.archives import UPLOAD_SUFFIXES, ArchiveError
 from gan_eval.backbones import BACKBONES, WeightsNotFoundError, resolve_weights
 from gan_eval.workspace import REAL, default_home
 from ui import state
@@ -89,12 +89,12 @@ st.caption("`.zip`, `.tar`, `.tar.gz` or `.npz`/`.npy`: one `.npz` per case (key
            "`.dcm`). Up to 2 GB per file. Every case is validated before anything is scored.")
 real_col, sub_col = st.columns(2)
 with real_col, st.form("upload-real", clear_on_submit=True):
-    real_upload = st.file_uploader("Real cases", type=["zip", "tar", "gz", "tgz", "npz", "npy"], key="up-real")
+    real_upload = st.file_uploader("Real cases", type=list(UPLOAD_SUFFIXES), key="up-real")
     if st.form_submit_button("Validate and set as real set") and real_upload is not None:
         add_upload(REAL, real_upload)
 with sub_col, st.form("upload-subs", clear_on_submit=True):
     uploads = st.file_uploader("Submissions (one archive per team; several at once)",
-                               type=["zip", "tar", "gz", "tgz", "npz", "npy"], accept_multiple_files=True,
+                               type=list(UPLOAD_SUFFIXES), accept_multiple_files=True,
                                key="up-subs")
     teams = st.text_input("Team names, comma-separated in upload order (default: file names)", key="up-teams")
     if st.form_submit_button("Validate and add submissions") and uploads:

@@ -25,7 +25,7 @@ import numpy as np
 from .npy import read_npy
 from .pixels import check_layout, check_pixels
 from .reasons import COLOUR_IMAGE, DECOMPRESSES_TOO_LARGE, IMAGE_TOO_LARGE, NOT_2D, UNREADABLE
-from .report import CaseRejected, Limits
+from .report import ArchiveError, CaseRejected, Limits
 
 Decoder = Callable[[bytes, str, Limits, bool], np.ndarray]
 
@@ -176,6 +176,20 @@ def archive_name(path: Path) -> str:
     name = path.name
     suffix = suffix_of(name)
     return name[: -len(suffix)] if suffix in INPUT_SUFFIXES else name
+
+
+def upload_suffix(filename: str) -> str:
+    """The suffix an uploaded file keeps when it is stored under another name.
+
+    Its content decides how it is read; the suffix only tells a numpy ``.npz`` from a zip
+    container, so it must survive. Any name the uploader accepts (``UPLOAD_SUFFIXES``) is
+    kept as is, ``cases.gz`` included (a gzipped tar is read as one; anything else is refused
+    when read); other names raise ``ArchiveError`` here.
+    """
+    suffix = suffix_of(filename)
+    if suffix.rpartition(".")[2] not in UPLOAD_SUFFIXES:
+        raise ArchiveError(filename, NOT_AN_ARCHIVE)
+    return suffix
 
 
 # ----------------------------------------------------------------------------------------
