@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import os
 import stat
-import tarfile
 import zipfile
-import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from .names import is_junk, normalise
 from .reasons import (ARCHIVE_RATIO, CORRUPT, ENCRYPTED, ENTRY_RATIO, ENTRY_TOO_LARGE, HARDLINK, LINK_OUTSIDE,
                       SIZE_LIE, SPECIAL_FILE, SYMLINK, TOO_MANY_MEMBERS, TOTAL_TOO_LARGE, UNLISTABLE_FOLDER,
                       UNREADABLE, UNSUPPORTED_COMPRESSION)
 from .report import ArchiveError, CaseRejected, Limits
+from .tar_reader import STREAM_ERRORS, TarDamaged, TarEntry, open_stream, read_entries
+from .zip_structure import central_directory_entries, drain
 
 
 @dataclass(frozen=True)
 class Member:
     name: str        # normalised posix path inside the container
     size: int        # declared uncompressed size
-    handle: object   # ZipInfo, TarInfo or Path
+    handle: object   # ZipInfo, TarEntry or Path
 
 
 class Budget:
@@ -52,7 +54,12 @@ class Budget:
         if compressed is not None and size > limits.ratio_floor_bytes and size > limits.max_ratio * compressed:
             raise ArchiveError(self.label, ENTRY_RATIO.format(entry=entry, ratio=size / max(compressed, 1),
                                                               limit=limits.max_ratio))
-        self.declared += size
+        self.declare_overhead(size)
+
+    def declare_overhead(self, nbytes: int) -> None:
+        """Bytes a container inflates that belong to no member (tar metadata, padding)."""
+        limits = self.limits
+        self.declared += nbytes
         if self.declared > limits.max_total_bytes:
             raise ArchiveError(self.label, TOTAL_TOO_LARGE.format(limit=limits.max_total_bytes))
         if (self.compressed_size is not None and self.declared > limits.ratio_floor_bytes
@@ -61,18 +68,24 @@ class Budget:
                 ratio=self.declared / max(self.compressed_size, 1), limit=limits.max_ratio))
 
     def read_member(self, fp, member: Member) -> bytes:
+        """A member's bytes from a stream that ends with it (one byte more is a lying header)."""
         data = fp.read(member.size + 1)
         if len(data) > member.size:
             raise ArchiveError(self.label, SIZE_LIE.format(entry=member.name))
-        self.read += len(data)
+        self.count_read(len(data))
+        return data
+
+    def count_read(self, nbytes: int) -> None:
+        self.read += nbytes
         if self.read > self.limits.max_total_bytes:
             raise ArchiveError(self.label, TOTAL_TOO_LARGE.format(limit=self.limits.max_total_bytes))
-        return data
 
 
 class Source:
     """A container: ``members()`` lists files after every header check, ``read()`` returns one
-    member's bytes under the byte budget. ``skipped`` names entries passed over on purpose."""
+    member's bytes under the byte budget, ``finish()`` (once every case is read) checks what
+    reading did not, so a damaged archive is refused even where no case needed the damaged
+    part. ``skipped`` names entries passed over on purpose."""
 
     def __init__(self, label: str, limits: Limits, compressed_size: int | None):
         self.label = label
@@ -86,6 +99,9 @@ class Source:
     def read(self, member: Member) -> bytes:
         raise NotImplementedError
 
+    def finish(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -94,12 +110,25 @@ class Source:
 
 
 class ZipSource(Source):
-    def __init__(self, path: Path, label: str, limits: Limits):
-        super().__init__(label, limits, path.stat().st_size)
+    """A .zip (or a stacked .npz, whose arrays legitimately deflate far beyond any ratio limit:
+    ``ratio_checked=False``). Its framing is checked and its entries counted before zipfile
+    lists them (``zip_structure``); every member is read to its end, where its CRC is checked."""
+
+    def __init__(self, path: Path, label: str, limits: Limits, ratio_checked: bool = True):
+        super().__init__(label, limits, path.stat().st_size if ratio_checked else None)
+        self.file = open(path, "rb")
         try:
-            self.zip = zipfile.ZipFile(path)
+            entries = central_directory_entries(self.file, limits.max_members)
+            if entries > limits.max_members:
+                raise ArchiveError(label, TOO_MANY_MEMBERS.format(limit=limits.max_members))
+            self.zip = zipfile.ZipFile(self.file)
+        except ArchiveError:
+            self.file.close()
+            raise
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            self.file.close()
             raise self._corrupt(exc) from None
+        self._unverified: dict[str, Member] = {}
 
     def members(self) -> list[Member]:
         members = []
@@ -112,67 +141,84 @@ class ZipSource(Source):
             self.budget.declare(info.filename, info.file_size, info.compress_size)
             if name and not info.is_dir():
                 members.append(Member(name, info.file_size, info))
+        self._unverified = {m.name: m for m in members}
         return members
 
-    def read(self, member: Member) -> bytes:
+    @contextmanager
+    def stream(self, member: Member) -> Iterator[BinaryIO]:
+        """One member's data as a stream; whatever the body leaves unread is read on a normal
+        exit, so the member's CRC is always verified. Damage refuses the whole archive."""
         try:
             with self.zip.open(member.handle) as fp:  # type: ignore[arg-type]
-                return self.budget.read_member(fp, member)
+                yield fp
+                self.budget.count_read(drain(fp))
+            self._unverified.pop(member.name, None)
         except NotImplementedError:
             raise ArchiveError(self.label, UNSUPPORTED_COMPRESSION.format(entry=member.name)) from None
-        except ArchiveError:
+        except (ArchiveError, CaseRejected):
             raise
         except Exception as exc:  # bad CRC (a header that lied), truncated or invalid deflate data
             raise self._corrupt(exc, member.name) from None
 
+    def read(self, member: Member) -> bytes:
+        with self.stream(member) as fp:
+            return self.budget.read_member(fp, member)
+
+    def finish(self) -> None:
+        for member in list(self._unverified.values()):
+            with self.stream(member):
+                pass
+
     def close(self) -> None:
         self.zip.close()
+        self.file.close()
 
 
 class TarSource(Source):
-    """A .tar, .tar.gz/.tgz (or other tarfile compression). Per-entry ratios do not exist in a
-    compressed tar (one stream), so the whole-archive ratio is checked as headers are read."""
+    """A .tar, .tar.gz/.tgz (or bzip2/xz-compressed tar), walked by ``tar_reader`` to its end
+    before any member is read. Per-entry ratios do not exist in a compressed tar (one stream),
+    so the whole-archive ratio is checked as headers are read."""
 
     def __init__(self, path: Path, label: str, limits: Limits):
         super().__init__(label, limits, path.stat().st_size)
-        try:
-            self.tar = tarfile.open(path, "r:*")
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            raise self._corrupt(exc) from None
+        self.raw = open(path, "rb")
+        self.stream = open_stream(self.raw)
 
     def members(self) -> list[Member]:
-        # Headers one by one, so each size is checked before the reader skips (and in a .tar.gz
+        # Entries one by one, so each size is checked before the walk skips (and in a .tar.gz
         # inflates) that member's data to reach the next header.
         members = []
         try:
-            while (info := self.tar.next()) is not None:
-                name = normalise(info.name, self.label, self.limits)
-                if info.issym():
-                    raise ArchiveError(self.label, SYMLINK.format(entry=info.name))
-                if info.islnk():
-                    raise ArchiveError(self.label, HARDLINK.format(entry=info.name))
-                if not (info.isreg() or info.isdir()):
-                    raise ArchiveError(self.label, SPECIAL_FILE.format(entry=info.name))
-                self.budget.declare(info.name, info.size if info.isreg() else 0)
-                if name and info.isreg():
-                    members.append(Member(name, info.size, info))
-        except ArchiveError:
-            raise
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            for entry in read_entries(self.stream, self.label, self.limits, self.budget.declare_overhead):
+                name = normalise(entry.name, self.label, self.limits)
+                if entry.kind == "symlink":
+                    raise ArchiveError(self.label, SYMLINK.format(entry=entry.name))
+                if entry.kind == "hardlink":
+                    raise ArchiveError(self.label, HARDLINK.format(entry=entry.name))
+                if entry.kind == "special":
+                    raise ArchiveError(self.label, SPECIAL_FILE.format(entry=entry.name))
+                self.budget.declare(entry.name, entry.size)
+                if name and entry.kind == "file":
+                    members.append(Member(name, entry.size, entry))
+        except (TarDamaged, *STREAM_ERRORS) as exc:
             raise self._corrupt(exc) from None
         return members
 
     def read(self, member: Member) -> bytes:
+        entry: TarEntry = member.handle  # type: ignore[assignment]
         try:
-            fp = self.tar.extractfile(member.handle)  # type: ignore[arg-type]
-            return self.budget.read_member(fp, member)
-        except ArchiveError:
-            raise
-        except Exception as exc:
+            self.stream.seek(entry.offset)
+            data = self.stream.read(entry.size)
+        except STREAM_ERRORS as exc:
             raise self._corrupt(exc, member.name) from None
+        if len(data) != entry.size:  # the walk saw it whole: the file changed under us
+            raise self._corrupt(TarDamaged("truncated"), member.name)
+        self.budget.count_read(len(data))
+        return data
 
     def close(self) -> None:
-        self.tar.close()
+        self.stream.close()
+        self.raw.close()
 
 
 class FolderSource(Source):

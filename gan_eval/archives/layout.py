@@ -33,6 +33,7 @@ from .formats import (CASE_FILE_SUFFIXES, DECODERS, NESTED_ARCHIVE_SUFFIXES, UNS
 from .names import is_junk
 from .npy import read_npy
 from .pixels import check_pixels
+from .zip_structure import central_directory_entries, drain
 from .reasons import (DECOMPRESSES_TOO_LARGE, DUPLICATE_SEQUENCE, FILE_TOO_LARGE, MASK_INCOMPLETE,
                       MASK_SHAPE_MISMATCH, MISSING_SEQUENCE, NESTED_ARCHIVE, OUTSIDE_CASE_FOLDER, SHAPE_MISMATCH,
                       UNKNOWN_NAME)
@@ -130,8 +131,11 @@ def assemble(case_id: str, source: str, images: dict[str, np.ndarray], masks: di
 # ----------------------------------------------------------------------------------------
 
 def case_from_npz(data: bytes, case_id: str, file: str, limits: Limits) -> Case:
-    """One case from the bytes of a per-case ``.npz``."""
+    """One case from the bytes of a per-case ``.npz``. Its framing is checked as an archive's
+    is (``zip_structure``), and every array is read to its end, where its CRC is verified."""
     try:
+        if central_directory_entries(io.BytesIO(data), limits.max_members) > limits.max_members:
+            raise zipfile.BadZipFile(f"more than {limits.max_members} arrays")
         inner = zipfile.ZipFile(io.BytesIO(data))
         infos = {info.filename[:-4] if info.filename.endswith(".npy") else info.filename: info
                  for info in inner.infolist()}
@@ -151,6 +155,7 @@ def case_from_npz(data: bytes, case_id: str, file: str, limits: Limits) -> Case:
         try:
             with inner.open(info) as fp:
                 array = read_npy(fp, label, limits, mask)
+                drain(fp)
         except CaseRejected:
             raise
         except Exception as exc:
@@ -163,7 +168,22 @@ def case_from_npz(data: bytes, case_id: str, file: str, limits: Limits) -> Case:
     for seq, key in parts.masks.items():
         label = _mask_label(key, seq)
         masks[seq] = _check_mask_shape(label, load(key, label, True), shape, None)
+    _verify_unused(inner, [infos[k] for k in infos if k not in {*parts.images.values(), *parts.masks.values()}],
+                   limits)
     return assemble(case_id, file, images, masks)
+
+
+def _verify_unused(inner: zipfile.ZipFile, unused: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Arrays no sequence needs (spacing, notes...) are still part of the file: a damaged one
+    means a damaged file. None may be larger than an image could be, so checking is cheap."""
+    for info in unused:
+        if info.file_size > limits.max_image_bytes:
+            raise CaseRejected(DECOMPRESSES_TOO_LARGE.format(sequence=info.filename, limit=limits.max_image_bytes))
+        try:
+            with inner.open(info) as fp:
+                drain(fp)
+        except Exception as exc:
+            raise unreadable(exc) from None
 
 
 def case_from_files(case_id: str, folder: str, members: list[Member],

@@ -4,7 +4,6 @@ zip named ``.npz`` is a numpy archive rather than a container."""
 
 from __future__ import annotations
 
-import tarfile
 import zipfile
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +15,7 @@ from .layout import plan, read_unit
 from .reasons import CORRUPT, DUPLICATE_CASE, NO_CASES, NOT_FOUND
 from .report import ArchiveError, CaseRejected, Limits, Rejection, ValidationReport
 from .stacked import read_npz_file, read_stacked_npy
+from .tar_reader import looks_like_tar
 
 
 class CaseStream:
@@ -65,6 +65,7 @@ class CaseStream:
             return
         with open(path, "rb") as fp:
             head = fp.read(6)
+            is_tar = not head.startswith((b"\x93NUMPY", b"PK")) and looks_like_tar(fp)
         suffix = suffix_of(path.name)
         if head.startswith(b"\x93NUMPY"):
             yield from read_stacked_npy(path, label, self.limits)
@@ -72,7 +73,7 @@ class CaseStream:
             yield from read_npz_file(path, label, self.limits)
         elif head.startswith(b"PK") and zipfile.is_zipfile(path):
             yield from self._container(ZipSource(path, label, self.limits))
-        elif tarfile.is_tarfile(path):
+        elif is_tar:
             yield from self._container(TarSource(path, label, self.limits))
         elif suffix in INPUT_SUFFIXES:
             raise ArchiveError(label, CORRUPT.format(error=f"not a valid {suffix} file"))
@@ -88,6 +89,7 @@ class CaseStream:
                     yield read_unit(source, unit, self.limits)
                 except CaseRejected as exc:
                     yield Rejection(unit.case_id, exc.file or unit.file, exc.reason)
+            source.finish()
         finally:
             source.close()
 

@@ -73,6 +73,7 @@ class Limits:
                                              # 64 KB mask deflates 500x yet cannot hurt anyone
     max_depth: int = 8                       # path components of an entry
     max_members: int = 100_000
+    max_tar_metadata_bytes: int = 64 << 10   # one tar long-name or pax header: a path needs < 4 KB
 
     @property
     def max_image_bytes(self) -> int:

@@ -9,19 +9,19 @@ Arrays are streamed one case at a time (C order), so a large stack is never held
 from __future__ import annotations
 
 import math
-import zipfile
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from ..cases import SEQUENCES, Case
-from .containers import Budget, Member
+from .containers import Budget, Member, ZipSource
 from .formats import archive_name
 from .layout import assemble, case_from_npz, role_of
 from .npy import read_exact, read_npy_header
 from .pixels import check_layout, check_pixels
-from .reasons import CORRUPT, ENTRY_TOO_LARGE, STACK_IDS, STACK_KEYS, STACK_MASK_SHAPE, STACK_SHAPE
+from .reasons import (CORRUPT, ENTRY_TOO_LARGE, STACK_ID_NOT_TEXT, STACK_IDS, STACK_KEYS, STACK_MASK_SHAPE,
+                      STACK_SHAPE)
 from .report import ArchiveError, CaseRejected, Limits, Rejection
 
 _IMAGE_KEYS = ("images", "cases", "x")
@@ -84,18 +84,6 @@ def _stack_cases(label: str, images: _StackReader, masks: _StackReader | None,
             yield Rejection(case_id, item, exc.reason)
 
 
-def _npz_listing(zf: zipfile.ZipFile, label: str, limits: Limits) -> dict[str, zipfile.ZipInfo]:
-    """Arrays of a .npz by key, sizes checked. No ratio check: the arrays are read as streams of
-    exactly the sizes their headers give (capped above), and stacked masks, mostly zeros,
-    legitimately deflate over 1000x in ``savez_compressed`` files."""
-    budget = Budget(label, limits, None)
-    infos = {}
-    for info in zf.infolist():
-        budget.declare(info.filename, info.file_size)
-        infos[info.filename[:-4] if info.filename.endswith(".npy") else info.filename] = info
-    return infos
-
-
 def read_stacked_npy(path: Path, label: str, limits: Limits) -> Iterator[Case | Rejection]:
     Budget(label, limits, None).declare(label, path.stat().st_size)
     with open(path, "rb") as fp:
@@ -109,15 +97,16 @@ def read_stacked_npy(path: Path, label: str, limits: Limits) -> Iterator[Case | 
 
 
 def read_npz_file(path: Path, label: str, limits: Limits) -> Iterator[Case | Rejection]:
-    """A top-level ``.npz``: one case when its keys name sequences, else a stack."""
+    """A top-level ``.npz``: one case when its keys name sequences, else a stack.
+
+    No ratio check: the arrays are read as streams of exactly the sizes their headers give
+    (capped above), and stacked masks, mostly zeros, legitimately deflate over 1000x in
+    ``savez_compressed`` files."""
+    source = ZipSource(path, label, limits, ratio_checked=False)
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ArchiveError(label, CORRUPT.format(error=exc)) from None
-    with zf:
-        infos = _npz_listing(zf, label, limits)
+        arrays = {m.name[:-4] if m.name.endswith(".npy") else m.name: m for m in source.members()}
         stem = archive_name(path)
-        if any((role_of(key, stem) or ("", ""))[0] == "image" for key in infos):
+        if any((role_of(key, stem) or ("", ""))[0] == "image" for key in arrays):
             # One case stored as one .npz: read it like an archive member.
             member = Member(label, path.stat().st_size, path)
             budget = Budget(label, limits, None)
@@ -129,40 +118,40 @@ def read_npz_file(path: Path, label: str, limits: Limits) -> Iterator[Case | Rej
             except CaseRejected as exc:
                 yield Rejection(stem, label, exc.reason)
             return
-        image_key = next((k for k in _IMAGE_KEYS if k in infos), None)
-        arrays = [k for k in infos if k not in _MASK_KEYS + _ID_KEYS]
-        if image_key is None and len(arrays) == 1:
-            image_key = arrays[0]
+        image_key = next((k for k in _IMAGE_KEYS if k in arrays), None)
+        stacks = [k for k in arrays if k not in _MASK_KEYS + _ID_KEYS]
+        if image_key is None and len(stacks) == 1:
+            image_key = stacks[0]
         if image_key is None:
-            raise ArchiveError(label, STACK_KEYS.format(found=", ".join(sorted(infos)) or "nothing"))
-        ids = _stack_ids(zf, infos, label)
-        mask_key = next((k for k in _MASK_KEYS if k in infos), None)
-        with zf.open(infos[image_key]) as image_fp:
-            try:
-                images = _StackReader(image_fp, image_key, label, limits, False)
-                if mask_key is None:
-                    yield from _stack_cases(label, images, None, ids)
-                    return
-                with zf.open(infos[mask_key]) as mask_fp:
+            raise ArchiveError(label, STACK_KEYS.format(found=", ".join(sorted(arrays)) or "nothing"))
+        ids = _stack_ids(source, arrays, label)
+        mask_key = next((k for k in _MASK_KEYS if k in arrays), None)
+        with source.stream(arrays[image_key]) as image_fp:
+            images = _StackReader(image_fp, image_key, label, limits, False)
+            if mask_key is None:
+                yield from _stack_cases(label, images, None, ids)
+            else:
+                with source.stream(arrays[mask_key]) as mask_fp:
                     masks = _StackReader(mask_fp, mask_key, label, limits, True)
                     yield from _stack_cases(label, images, masks, ids)
-            except ArchiveError:
-                raise
-            except Exception as exc:
-                raise ArchiveError(label, CORRUPT.format(error=exc)) from None
+        source.finish()
+    finally:
+        source.close()
 
 
-def _stack_ids(zf: zipfile.ZipFile, infos: dict, label: str) -> list[str] | None:
-    key = next((k for k in _ID_KEYS if k in infos), None)
+def _stack_ids(source: ZipSource, arrays: dict[str, Member], label: str) -> list[str] | None:
+    key = next((k for k in _ID_KEYS if k in arrays), None)
     if key is None:
         return None
-    try:
-        with zf.open(infos[key]) as fp:
-            shape, fortran, dtype = read_npy_header(fp)
-            if dtype.kind not in "US" or len(shape) != 1:
-                raise ValueError(f"{key} must be a 1D string array, got {dtype} shaped {shape}")
-            data = read_exact(fp, math.prod(shape) * dtype.itemsize, key)
-    except Exception as exc:
-        raise ArchiveError(label, CORRUPT.format(error=exc)) from None
-    values = np.frombuffer(data, dtype=dtype)
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+    with source.stream(arrays[key]) as fp:
+        shape, fortran, dtype = read_npy_header(fp)
+        if dtype.kind not in "US" or len(shape) != 1:
+            raise ValueError(f"{key} must be a 1D string array, got {dtype} shaped {shape}")
+        data = read_exact(fp, math.prod(shape) * dtype.itemsize, key)
+    ids = []
+    for index, value in enumerate(np.frombuffer(data, dtype=dtype)):
+        try:
+            ids.append(value.decode("utf-8") if isinstance(value, bytes) else str(value))
+        except (UnicodeDecodeError, ValueError):  # not text: bytes that are not UTF-8, or no code point
+            raise ArchiveError(label, STACK_ID_NOT_TEXT.format(key=key, index=index)) from None
+    return ids
