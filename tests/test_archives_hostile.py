@@ -318,3 +318,48 @@ def test_zip64_archive_reads(src):
     assert b"PK\x06\x06" in (src / "big.zip").read_bytes()[-200:]
     got, report = read_cases(src / "big.zip")
     assert got.ids == ["c0"] and len(report.ignored) == 1 << 16
+
+
+# ----------------------------------------------------------------------------------------
+# Images are opened as the format their name says, never by content
+# ----------------------------------------------------------------------------------------
+
+def _png_case_with_t2(t2: bytes, suffix: str = ".png") -> dict[str, bytes]:
+    from test_archives import png_bytes
+
+    arrays = good_arrays(4, np.uint8)
+    return {"c/t1_arterial.png": png_bytes(arrays["t1_arterial"]), "c/t1_portal.png": png_bytes(arrays["t1_portal"]),
+            f"c/t2{suffix}": t2, **{f"ok/{seq}.png": png_bytes(a) for seq, a in good_arrays(5, np.uint8).items()}}
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "GIF", "BMP", "ICO", "TGA", "PCX", "PPM", "JPEG"])
+def test_png_holding_another_format_is_rejected(src, fmt):
+    """Pillow opened by content: each of these was accepted as a .png."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(good_arrays(4, np.uint8)["t2"]).save(buf, format=fmt)
+    got, report = read_cases(make_zip(src / "s.zip", _png_case_with_t2(buf.getvalue())))
+    assert got.ids == ["ok"]
+    assert report.rejected == [A.Rejection("c", "c/t2.png", A.NOT_NAMED_FORMAT.format(format="PNG"))]
+
+
+def test_jpg_holding_eps_never_reaches_ghostscript(src, monkeypatch):
+    """Pillow identified the EPS and ran Ghostscript on it to decode the pixels."""
+    from PIL import EpsImagePlugin
+
+    calls = []
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *args, **kwargs: calls.append(args) or 1 / 0)
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n%%EndComments\n0 0 16 16 rectfill\n%%EOF\n"
+    got, report = read_cases(make_zip(src / "s.zip", _png_case_with_t2(eps, ".jpg")))
+    assert got.ids == ["ok"] and calls == []
+    assert report.rejected == [A.Rejection("c", "c/t2.jpg", A.NOT_NAMED_FORMAT.format(format="JPEG"))]
+
+
+def test_jpeg_named_jpeg_reads(src):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(good_arrays(4, np.uint8)["t2"]).save(buf, format="JPEG")
+    got, report = read_cases(make_zip(src / "s.zip", _png_case_with_t2(buf.getvalue(), ".jpeg")))
+    assert got.ids == ["c", "ok"] and report.ok

@@ -24,7 +24,7 @@ import numpy as np
 
 from .npy import read_npy
 from .pixels import check_layout, check_pixels
-from .reasons import COLOUR_IMAGE, DECOMPRESSES_TOO_LARGE, IMAGE_TOO_LARGE, NOT_2D, UNREADABLE
+from .reasons import COLOUR_IMAGE, DECOMPRESSES_TOO_LARGE, IMAGE_TOO_LARGE, NOT_2D, NOT_NAMED_FORMAT, UNREADABLE
 from .report import ArchiveError, CaseRejected, Limits
 
 Decoder = Callable[[bytes, str, Limits, bool], np.ndarray]
@@ -41,24 +41,33 @@ def _decode_npy(data: bytes, label: str, limits: Limits, mask: bool) -> np.ndarr
 _PIL_DIRECT_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "RGB", "RGBA"})
 
 
-def _decode_pil(data: bytes, label: str, limits: Limits, mask: bool) -> np.ndarray:
-    from PIL import Image
+def _pil_decoder(pil_format: str) -> Decoder:
+    """A decoder that opens only ``pil_format``. Pillow otherwise opens by content: a ``.png``
+    holding TIFF, GIF, BMP, ICO, TGA, PCX or PPM would be accepted, and a ``.jpg`` holding EPS
+    would make Pillow run Ghostscript on it."""
+    def decode(data: bytes, label: str, limits: Limits, mask: bool) -> np.ndarray:
+        from PIL import Image, UnidentifiedImageError
 
-    with Image.open(io.BytesIO(data)) as image:
-        width, height = image.size
-        if max(width, height) > limits.max_image_side:  # before decoding any pixel
-            raise CaseRejected(IMAGE_TOO_LARGE.format(sequence=label, height=height, width=width,
-                                                      limit=limits.max_image_side))
-        if image.mode not in _PIL_DIRECT_MODES:  # palette, CMYK, YCbCr...: to RGBA, then checked
-            image = image.convert("RGBA")
-        array = np.asarray(image)
-    if array.ndim == 3:
-        # Grayscale saved as RGB(A)/LA: accept when the colour channels are equal; alpha is dropped.
-        colour = array[..., :3] if array.shape[2] >= 3 else array[..., :1]
-        if not (colour == colour[..., :1]).all():
-            raise CaseRejected(COLOUR_IMAGE.format(sequence=label))
-        array = colour[..., 0]
-    return array
+        try:
+            image = Image.open(io.BytesIO(data), formats=[pil_format])
+        except UnidentifiedImageError:
+            raise CaseRejected(NOT_NAMED_FORMAT.format(format=pil_format)) from None
+        with image:
+            width, height = image.size
+            if max(width, height) > limits.max_image_side:  # before decoding any pixel
+                raise CaseRejected(IMAGE_TOO_LARGE.format(sequence=label, height=height, width=width,
+                                                          limit=limits.max_image_side))
+            if image.mode not in _PIL_DIRECT_MODES:  # palette, CMYK, YCbCr...: to RGBA, then checked
+                image = image.convert("RGBA")
+            array = np.asarray(image)
+        if array.ndim == 3:
+            # Grayscale saved as RGB(A)/LA: accept when the colour channels are equal; alpha is dropped.
+            colour = array[..., :3] if array.shape[2] >= 3 else array[..., :1]
+            if not (colour == colour[..., :1]).all():
+                raise CaseRejected(COLOUR_IMAGE.format(sequence=label))
+            array = colour[..., 0]
+        return array
+    return decode
 
 
 def _decode_nifti(data: bytes, label: str, limits: Limits, mask: bool) -> np.ndarray:
@@ -129,9 +138,9 @@ FORMATS: tuple[FileFormat, ...] = (
     FileFormat(".tgz", whole_input=True, archive=True),
     FileFormat(".npy", whole_input=True, decoder=_decode_npy),
     FileFormat(".npz", whole_input=True, case_file=True),
-    FileFormat(".png", decoder=_decode_pil),
-    FileFormat(".jpg", decoder=_decode_pil),
-    FileFormat(".jpeg", decoder=_decode_pil, listed=False),
+    FileFormat(".png", decoder=_pil_decoder("PNG")),
+    FileFormat(".jpg", decoder=_pil_decoder("JPEG")),
+    FileFormat(".jpeg", decoder=_pil_decoder("JPEG"), listed=False),
     FileFormat(".nii", decoder=_decode_nifti),
     FileFormat(".nii.gz", decoder=_decode_nifti_gz),
     FileFormat(".dcm", decoder=_decode_dicom),

@@ -20,6 +20,7 @@ DECOMPRESSES_TOO_LARGE = "{sequence} decompresses to more than {limit} bytes, mo
 FILE_TOO_LARGE = "{sequence} file is {size} bytes, more than the {limit} bytes any image within the limits needs"
 DUPLICATE_CASE = "duplicate case id {case!r}: first seen in {first!r}"
 UNREADABLE = "unreadable file: {error}"
+NOT_NAMED_FORMAT = "unreadable file: not a {format} file, whatever its name says"
 MASK_SHAPE_MISMATCH = "{mask} has shape {mask_shape} but the images are {image_shape}"
 MASK_INCOMPLETE = "masks given for {given} but not for {missing}"
 UNKNOWN_NAME = ("file name {stem!r} names no sequence (expected t1_arterial, t1_portal, t2 or an alias, "
