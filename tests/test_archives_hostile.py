@@ -363,3 +363,58 @@ def test_jpeg_named_jpeg_reads(src):
     Image.fromarray(good_arrays(4, np.uint8)["t2"]).save(buf, format="JPEG")
     got, report = read_cases(make_zip(src / "s.zip", _png_case_with_t2(buf.getvalue(), ".jpeg")))
     assert got.ids == ["c", "ok"] and report.ok
+
+
+# ----------------------------------------------------------------------------------------
+# DICOM pixels as the values they stand for
+# ----------------------------------------------------------------------------------------
+
+def dicom_with(array: np.ndarray, **tags) -> bytes:
+    """A DICOM file of ``array`` (stored values) with extra or changed tags."""
+    import pydicom
+
+    from test_archives import dcm_bytes
+
+    dataset = pydicom.dcmread(io.BytesIO(dcm_bytes(array)))
+    for tag, value in tags.items():
+        setattr(dataset, tag, value)
+    buf = io.BytesIO()
+    dataset.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _dicom_case(src: Path, **tags) -> tuple[dict[str, np.ndarray], object]:
+    arrays = good_arrays(6)
+    path = make_zip(src / "s.zip", {f"c/{seq}.dcm": dicom_with(a, **tags) for seq, a in arrays.items()})
+    return arrays, read_cases(path)
+
+
+def test_dicom_monochrome1_is_inverted(src):
+    """MONOCHROME1 (minimum shown white) was read as MONOCHROME2: brightness inverted."""
+    arrays, ((case,), report) = _dicom_case(src, PhotometricInterpretation="MONOCHROME1")
+    assert report.ok and case.images.dtype == np.uint16
+    for i, stored in enumerate(arrays.values()):
+        np.testing.assert_array_equal(case.images[i], stored.max() + stored.min() - stored)
+
+
+@pytest.mark.parametrize("slope, intercept", [(-1, 100), (2.5, -3), (1, -1024)])
+def test_dicom_rescale_is_applied(src, slope, intercept):
+    """A negative RescaleSlope was ignored, so its image came out inverted."""
+    arrays, ((case,), report) = _dicom_case(src, RescaleSlope=slope, RescaleIntercept=intercept)
+    assert report.ok
+    for i, stored in enumerate(arrays.values()):
+        np.testing.assert_allclose(case.images[i], stored * float(slope) + intercept)
+
+
+def test_dicom_identity_rescale_keeps_the_stored_dtype(src):
+    arrays, ((case,), _) = _dicom_case(src, RescaleSlope=1, RescaleIntercept=0)
+    assert case.images.dtype == np.uint16
+    np.testing.assert_array_equal(case.images, np.stack(list(arrays.values())))
+
+
+def test_dicom_palette_colour_is_rejected(src):
+    """PALETTE COLOR pixels are indices into a colour table: they were read as intensities."""
+    _, (got, report) = _dicom_case(src, PhotometricInterpretation="PALETTE COLOR")
+    assert len(got) == 0
+    assert report.rejected == [A.Rejection("c", "c/t1_arterial.dcm", A.DICOM_NOT_GRAYSCALE.format(
+        sequence="t1_arterial", value="PALETTE COLOR"))]

@@ -8,8 +8,9 @@ are all derived from it, so adding a format is one line here.
 
 Decoders turn the bytes of one file into one 2D array. They raise ``CaseRejected`` for policy
 (too large, not 2D, colour...); any other exception means the file is unreadable. Pixel arrays
-keep their own dtype. DICOM files contribute ``pixel_array`` only: no tag is kept, shown or
-stored. NIfTI arrays are taken as stored (no reorientation).
+keep their own dtype. DICOM files contribute their pixels only, as displayed values (the
+modality transform applied, MONOCHROME1 inverted); no tag is kept, shown or stored. NIfTI
+arrays are taken as stored (no reorientation).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import numpy as np
 
 from .npy import read_npy
 from .pixels import check_layout, check_pixels
-from .reasons import COLOUR_IMAGE, DECOMPRESSES_TOO_LARGE, IMAGE_TOO_LARGE, NOT_2D, NOT_NAMED_FORMAT, UNREADABLE
+from .reasons import (COLOUR_IMAGE, DECOMPRESSES_TOO_LARGE, DICOM_NOT_GRAYSCALE, IMAGE_TOO_LARGE, NOT_2D,
+                      NOT_NAMED_FORMAT, UNREADABLE)
 from .report import ArchiveError, CaseRejected, Limits
 
 Decoder = Callable[[bytes, str, Limits, bool], np.ndarray]
@@ -111,7 +113,28 @@ def _decode_dicom(data: bytes, label: str, limits: Limits, mask: bool) -> np.nda
     if max(rows, columns) > limits.max_image_side:
         raise CaseRejected(IMAGE_TOO_LARGE.format(sequence=label, height=rows, width=columns,
                                                   limit=limits.max_image_side))
-    return np.array(dataset.pixel_array)
+    photometric = str(dataset.get("PhotometricInterpretation", "")).strip().upper()
+    if photometric not in ("MONOCHROME1", "MONOCHROME2"):  # PALETTE COLOR pixels are indices
+        raise CaseRejected(DICOM_NOT_GRAYSCALE.format(sequence=label, value=photometric or "none"))
+    return _stored_to_displayed(np.array(dataset.pixel_array), dataset, photometric)
+
+
+def _stored_to_displayed(stored: np.ndarray, dataset, photometric: str) -> np.ndarray:
+    """Stored values -> the values they stand for: the modality transform (rescale slope and
+    intercept, or a modality LUT; a negative slope flips brightness), then MONOCHROME1 (minimum
+    shown white) inverted. The stored dtype is kept when the transform is the identity."""
+    from pydicom.pixels import apply_modality_lut
+
+    rescaled = "RescaleSlope" in dataset and "RescaleIntercept" in dataset  # pydicom applies both or neither
+    identity = not dataset.get("ModalityLUTSequence") and (
+        not rescaled or (float(dataset.RescaleSlope) == 1 and float(dataset.RescaleIntercept) == 0))
+    values = stored if identity else apply_modality_lut(stored, dataset)
+    if photometric == "MONOCHROME1":
+        # Inverted within the image's own range: after min-max preprocessing this is exactly
+        # the MONOCHROME2 image. ``high - v`` then ``+ low`` stays in range, in any dtype.
+        low, high = values.min(), values.max()
+        values = (high - values) + low
+    return values
 
 
 # ----------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ NON_FINITE = "{sequence} contains NaN or Inf"
 CONSTANT_IMAGE = "{sequence} is a constant image (every pixel is {value})"
 UNSUPPORTED_DTYPE = "{sequence} has unsupported dtype {dtype}"
 IMAGE_TOO_LARGE = "{sequence} is {height}x{width}, larger than the {limit}-pixel limit"
+DICOM_NOT_GRAYSCALE = ("{sequence} is a DICOM image with photometric interpretation {value}: only grayscale "
+                       "(MONOCHROME1, MONOCHROME2) is read")
 COLOUR_IMAGE = "{sequence} is a colour image (its channels differ); give one grayscale image per sequence"
 DECOMPRESSES_TOO_LARGE = "{sequence} decompresses to more than {limit} bytes, more than any image within the limits"
 FILE_TOO_LARGE = "{sequence} file is {size} bytes, more than the {limit} bytes any image within the limits needs"
