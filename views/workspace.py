@@ -79,6 +79,9 @@ def show_report(report: dict) -> None:
     st.caption(f"{report['accepted']} cases accepted, {len(report['rejected'])} rejected.")
     if report["rejected"]:
         st.dataframe(pd.DataFrame(report["rejected"]), width="stretch", hide_index=True)
+    if report.get("notes"):  # accepted cases worth a look, such as masks for some sequences only
+        st.caption(f"Notes on {len(report['notes'])} accepted cases:")
+        st.dataframe(pd.DataFrame(report["notes"]), width="stretch", hide_index=True)
     for error in report.get("errors", []):
         st.warning(error)
 

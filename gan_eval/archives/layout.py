@@ -34,8 +34,8 @@ from .names import is_junk
 from .npy import read_npy
 from .pixels import check_pixels
 from .zip_structure import central_directory_entries, drain
-from .reasons import (DECOMPRESSES_TOO_LARGE, DUPLICATE_SEQUENCE, FILE_TOO_LARGE, MASK_INCOMPLETE,
-                      MASK_SHAPE_MISMATCH, MISSING_SEQUENCE, NESTED_ARCHIVE, OUTSIDE_CASE_FOLDER, SHAPE_MISMATCH,
+from .reasons import (DECOMPRESSES_TOO_LARGE, DUPLICATE_SEQUENCE, FILE_TOO_LARGE, MASK_SHAPE_MISMATCH,
+                      MISSING_SEQUENCE, NESTED_ARCHIVE, OUTSIDE_CASE_FOLDER, SHAPE_MISMATCH,
                       UNKNOWN_NAME)
 from .report import CaseRejected, Limits
 
@@ -83,13 +83,10 @@ class _Parts:
             table[target] = item
 
     def check_complete(self, found: Iterable[str]) -> None:
+        """Every sequence needs an image; masks are optional, each on its own."""
         for seq in SEQUENCES:
             if seq not in self.images:
                 raise CaseRejected(MISSING_SEQUENCE.format(sequence=seq, found=", ".join(sorted(found)) or "nothing"))
-        if self.masks and len(self.masks) != len(SEQUENCES):
-            given = [s for s in SEQUENCES if s in self.masks]
-            missing = [s for s in SEQUENCES if s not in self.masks]
-            raise CaseRejected(MASK_INCOMPLETE.format(given=", ".join(given), missing=", ".join(missing)))
 
 
 def _mask_label(item: str, seq: str) -> str:
@@ -112,7 +109,8 @@ def _check_mask_shape(label: str, mask: np.ndarray, shape: tuple[int, int], file
 
 
 def assemble(case_id: str, source: str, images: dict[str, np.ndarray], masks: dict[str, np.ndarray]) -> Case:
-    """Stack checked arrays of one shape into a Case (a lossless common dtype; masks to 0/1)."""
+    """Stack checked arrays of one shape into a Case (a lossless common dtype; masks to 0/1).
+    Masks may cover some sequences only: the others are named in ``Case.missing_masks``."""
     shape = images[SEQUENCES[0]].shape
     dtype = np.result_type(*(images[s].dtype for s in SEQUENCES))
     stacked = np.empty((len(SEQUENCES), *shape), dtype=dtype)
@@ -120,10 +118,12 @@ def assemble(case_id: str, source: str, images: dict[str, np.ndarray], masks: di
         stacked[i] = images[seq]
     mask_stack = None
     if masks:
-        mask_stack = np.empty((len(SEQUENCES), *shape), dtype=np.uint8)
+        mask_stack = np.zeros((len(SEQUENCES), *shape), dtype=np.uint8)
         for i, seq in enumerate(SEQUENCES):
-            np.not_equal(masks[seq], 0, out=mask_stack[i], casting="unsafe")
-    return Case(case_id=case_id, images=stacked, masks=mask_stack, source=source)
+            if seq in masks:
+                np.not_equal(masks[seq], 0, out=mask_stack[i], casting="unsafe")
+    missing = tuple(seq for seq in SEQUENCES if masks and seq not in masks)
+    return Case(case_id=case_id, images=stacked, masks=mask_stack, source=source, missing_masks=missing)
 
 
 # ----------------------------------------------------------------------------------------

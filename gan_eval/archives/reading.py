@@ -8,12 +8,12 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
-from ..cases import Case, CaseSet
+from ..cases import SEQUENCES, Case, CaseSet
 from .containers import FolderSource, Source, TarSource, ZipSource
 from .formats import INPUT_SUFFIXES, NOT_AN_ARCHIVE, archive_name, suffix_of
 from .layout import plan, read_unit
-from .reasons import CORRUPT, DUPLICATE_CASE, NO_CASES, NOT_FOUND
-from .report import ArchiveError, CaseRejected, Limits, Rejection, ValidationReport
+from .reasons import CORRUPT, DUPLICATE_CASE, MASK_INCOMPLETE, NO_CASES, NOT_FOUND
+from .report import ArchiveError, CaseRejected, Limits, Note, Rejection, ValidationReport
 from .stacked import read_npz_file, read_stacked_npy
 from .tar_reader import looks_like_tar
 
@@ -108,6 +108,10 @@ def _collect(stream: CaseStream, keep: bool) -> tuple[list[Case], ValidationRepo
             report.rejected.append(item)
             continue
         report.accepted.append((item.case_id, item.source))
+        if item.missing_masks:
+            given = [seq for seq in SEQUENCES if seq not in item.missing_masks]
+            report.notes.append(Note(item.case_id, item.source, MASK_INCOMPLETE.format(
+                given=", ".join(given), missing=", ".join(item.missing_masks))))
         if keep:
             cases.append(item)
     report.ignored = stream.ignored

@@ -1,4 +1,5 @@
-"""Every reason a case is rejected or an input refused, as ``str.format`` templates.
+"""Every reason a case is rejected or an input refused, and every note on an accepted case,
+as ``str.format`` templates.
 
 Messages are part of the contract (the CLI prints them, tests compare them): change them here
 only on purpose. The two that list file types, ``UNSUPPORTED_FILE`` and ``NOT_AN_ARCHIVE``, are
@@ -24,11 +25,13 @@ DUPLICATE_CASE = "duplicate case id {case!r}: first seen in {first!r}"
 UNREADABLE = "unreadable file: {error}"
 NOT_NAMED_FORMAT = "unreadable file: not a {format} file, whatever its name says"
 MASK_SHAPE_MISMATCH = "{mask} has shape {mask_shape} but the images are {image_shape}"
-MASK_INCOMPLETE = "masks given for {given} but not for {missing}"
 UNKNOWN_NAME = ("file name {stem!r} names no sequence (expected t1_arterial, t1_portal, t2 or an alias, "
                 "optionally as mask_<sequence>, <sequence>_mask or mask)")
 OUTSIDE_CASE_FOLDER = "image file outside a case folder: put each case's sequences in a folder named after the case"
 NESTED_ARCHIVE = "nested archive: archives inside archives are never opened; unpack it and submit its contents"
+
+# --- Notes on accepted cases (ValidationReport.notes): worth knowing, not a reason to reject. ---
+MASK_INCOMPLETE = "masks given for {given} but not for {missing}"
 
 # --- Reasons a whole input is refused (ArchiveError.reason). ---
 NOT_FOUND = "no such file or folder"

@@ -25,34 +25,51 @@ class Rejection:
 
 
 @dataclass
+class Note:
+    """Something worth knowing about an accepted case (masks given for some sequences only)."""
+
+    case: str
+    file: str
+    note: str
+
+
+@dataclass
 class ValidationReport:
-    """Every accepted case (id, file), every rejected one, archive-level errors, skipped junk."""
+    """Every accepted case (id, file), every rejected one, notes on accepted ones,
+    archive-level errors, skipped junk."""
 
     source: str
     accepted: list[tuple[str, str]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.rejected and not self.errors
 
     def to_json(self) -> dict:
-        """The CLI's ``--json`` contract: exactly these three keys."""
-        return {
+        """The CLI's ``--json`` contract: ``accepted``, ``rejected``, ``errors``, and ``notes``
+        when there are any (so a report without notes reads as it always did)."""
+        report = {
             "accepted": len(self.accepted),
             "rejected": [{"case": r.case, "file": r.file, "reason": r.reason} for r in self.rejected],
             "errors": list(self.errors),
         }
+        if self.notes:
+            report["notes"] = [{"case": n.case, "file": n.file, "note": n.note} for n in self.notes]
+        return report
 
     def summary(self) -> str:
         lines = [f"{self.source}: {len(self.accepted)} accepted, {len(self.rejected)} rejected"]
-        if self.rejected:
-            case_w = max(4, *(len(r.case) for r in self.rejected))
-            file_w = max(4, *(len(r.file) for r in self.rejected))
-            lines += ["", "Rejected:", f"  {'case':<{case_w}}  {'file':<{file_w}}  reason"]
-            lines += [f"  {r.case:<{case_w}}  {r.file:<{file_w}}  {r.reason}" for r in self.rejected]
+        for title, column, rows in (("Rejected", "reason", [(r.case, r.file, r.reason) for r in self.rejected]),
+                                    ("Notes", "note", [(n.case, n.file, n.note) for n in self.notes])):
+            if rows:
+                case_w = max(4, *(len(case) for case, _, _ in rows))
+                file_w = max(4, *(len(file) for _, file, _ in rows))
+                lines += ["", f"{title}:", f"  {'case':<{case_w}}  {'file':<{file_w}}  {column}"]
+                lines += [f"  {case:<{case_w}}  {file:<{file_w}}  {text}" for case, file, text in rows]
         if self.errors:
             lines += ["", "Errors:"] + [f"  {e}" for e in self.errors]
         if self.ignored:
