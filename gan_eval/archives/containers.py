@@ -125,8 +125,8 @@ class ZipSource(Source):
         except ArchiveError:
             self.file.close()
             raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            self.file.close()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            self.file.close()  # NotImplementedError: a "version needed to extract" above zipfile's
             raise self._corrupt(exc) from None
         self._unverified: dict[str, Member] = {}
 

@@ -43,7 +43,10 @@ def read_npy_header(fp) -> tuple[tuple, bool, np.dtype]:
     replay = io.BytesIO(length_bytes + header)
     # 2.0 and 3.0 share the layout (3.0 only allows utf-8 in structured field names).
     reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    return reader(replay)
+    try:
+        return reader(replay)
+    except Exception:  # numpy's messages can hold memory addresses: say what the header was
+        raise ValueError(f"invalid array header {header.strip()[:120]!r}") from None
 
 
 def read_npy(fp, label: str, limits: Limits, mask: bool) -> np.ndarray:
