@@ -418,3 +418,12 @@ def test_dicom_palette_colour_is_rejected(src):
     assert len(got) == 0
     assert report.rejected == [A.Rejection("c", "c/t1_arterial.dcm", A.DICOM_NOT_GRAYSCALE.format(
         sequence="t1_arterial", value="PALETTE COLOR"))]
+
+
+def test_finite_extremes_are_accepted(src):
+    """Preprocessing, not validation, must cope with them: every finite value is a valid pixel."""
+    extreme = {"t1_arterial": np.array([[-3e38, 3e38], [0, 1]], np.float32),
+               "t1_portal": np.array([[-1e308, 1e308], [0, 1]]), "t2": good_arrays(0)["t2"][:2, :2]}
+    make_zip(src / "s.zip", {"c.npz": npz_bytes(**extreme)})
+    (case,), report = read_cases(src / "s.zip")
+    assert report.ok and np.isfinite(case.images).all()
