@@ -10,8 +10,6 @@ from gan_eval.store import DiskFullError
 from gan_eval.workspace import service
 from ui import auth, components, state
 
-UPLOAD_TYPES = [suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES]
-
 st.subheader("Workspace & upload")
 
 # -- which workspace -----------------------------------------------------------------------------
@@ -57,10 +55,8 @@ with st.expander("Feature backbone", expanded=False):
         ws.set_backbone(backbone, weights or None)
         st.rerun()
 
-
 # -- upload --------------------------------------------------------------------------------------
 OUTCOMES = "upload-outcomes"  # what the last uploads gave, kept until dismissed (scoring reruns the page)
-
 
 def add_upload(team: str | None, upload, replace: bool) -> None:
     """Store the upload in the workspace, validate it and register it; keep the outcome to show."""
@@ -75,14 +71,15 @@ def add_upload(team: str | None, upload, replace: bool) -> None:
     st.session_state[OUTCOMES].append({"success": f"{components.text(upload.name)}: added as {label} with "
                                                   f"{entry.n_accepted} cases.", "report": report.to_json()})
 
-
 def show_report(report: dict) -> None:
     st.caption(f"{report['accepted']} cases accepted, {len(report['rejected'])} rejected.")
     if report["rejected"]:
         st.dataframe(pd.DataFrame(report["rejected"]), width="stretch", hide_index=True)
+    if report.get("notes"):  # accepted cases worth a look, such as masks for some sequences only
+        st.caption(f"Notes on {len(report['notes'])} accepted cases:")
+        st.dataframe(pd.DataFrame(report["notes"]), width="stretch", hide_index=True)
     for error in report.get("errors", []):
         st.warning(components.text(error))
-
 
 st.markdown("#### Add case archives")
 st.caption("`.zip`, `.tar`, `.tar.gz` or `.npz`/`.npy`: one `.npz` per case (keys `t1_arterial`, `t1_portal`, `t2`, "
@@ -91,13 +88,13 @@ st.caption("`.zip`, `.tar`, `.tar.gz` or `.npz`/`.npy`: one `.npz` per case (key
 st.session_state.setdefault(OUTCOMES, [])
 real_col, sub_col = st.columns(2)
 with real_col, st.form("upload-real", clear_on_submit=True):
-    real_upload = st.file_uploader("Real cases", type=UPLOAD_TYPES, key="up-real")
+    real_upload = st.file_uploader("Real cases", type=list(UPLOAD_SUFFIXES), key="up-real")
     replace_real = ws.real is not None and st.checkbox("Replace the current real set", key="up-real-replace")
     if st.form_submit_button("Validate and set as real set") and real_upload is not None:
         st.session_state[OUTCOMES] = []
         add_upload(None, real_upload, replace_real)
 with sub_col, st.form("upload-subs", clear_on_submit=True):
-    uploads = st.file_uploader("Submissions (one archive per team; several at once)", type=UPLOAD_TYPES,
+    uploads = st.file_uploader("Submissions (one archive per team; several at once)", type=list(UPLOAD_SUFFIXES),
                                accept_multiple_files=True, key="up-subs")
     teams = st.text_input("Team names, comma-separated in upload order (default: file names)", key="up-teams")
     replace_subs = st.checkbox("Replace submissions that have the same team name", key="up-subs-replace")

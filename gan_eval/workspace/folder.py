@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..archives import ArchiveError, ValidationReport, read_cases
+from ..archives import ArchiveError, ValidationReport, read_cases, upload_suffix
 from ..cases import CaseSet
 from ..store import atomic_copy, atomic_write_text, file_sha256
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 REAL = "real"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".npz", ".npy")
 
 
 def default_home() -> Path:
@@ -56,14 +55,6 @@ class SetEntry:
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
-
-
-def _suffix(filename: str) -> str:
-    lower = filename.lower()
-    for suffix in _ARCHIVE_SUFFIXES:
-        if lower.endswith(suffix):
-            return suffix
-    raise ArchiveError(f"{filename}: unsupported archive type (expected one of {', '.join(_ARCHIVE_SUFFIXES)})")
 
 
 class SetExistsError(ValueError):
@@ -192,7 +183,7 @@ class Workspace:
         if name != REAL:
             name = check_team_name(name)
         self._check_replacement(name, replace)
-        suffix = _suffix(filename)
+        suffix = upload_suffix(filename)
         sha = file_sha256(source)
         stored = self.root / "archives" / f"{sha}{suffix}"
         newly_stored = not stored.exists()
