@@ -128,7 +128,7 @@ def test_the_organiser_manages_readers_and_closing_needs_confirmation(jury):
     assert access.Invites(jury.access_db).reader_for(token).name == "Dr Carol"
     assert token not in (jury.root / "access.sqlite").read_bytes().decode("latin-1")
     # Nothing is read yet: closing names what is missing and is disabled until confirmed.
-    assert any("Dr Carol" in w.value and "unread" in w.value for w in at.warning)
+    assert any("Dr Carol" in w.value and "unread" in w.value for w in at.warning), [w.value for w in at.warning]
     assert at.button(key="close-reading").disabled
     at.checkbox(key="close-anyway").check()
     at = at.run()

@@ -175,6 +175,7 @@ def manage_readers(invites: access.Invites, audit: access.AuditLog) -> None:
             else:
                 audit.append(auth.actor(ws), "invite reader", reader=reader.name)
                 st.session_state["new-invite"] = (reader.name, token)
+                st.rerun()  # the progress table above now lists the new reader
     if "new-invite" in st.session_state:
         name, token = st.session_state.pop("new-invite")
         st.success(f"Invite for {components.text(name)}: send this link (it is shown only now).")
