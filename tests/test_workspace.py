@@ -226,7 +226,7 @@ def test_every_upload_type_gives_a_case_set_or_a_clear_refusal(tmp_path, archive
             upload = tmp_path / f"cases.{suffix}"
             upload.write_bytes(data)
             try:
-                entry, _ = ws.add_archive("team", upload)
+                entry, _ = ws.add_archive("team", upload, replace=True)
                 outcomes[suffix, kind] = entry.n_accepted
             except ArchiveError as exc:
                 assert str(exc).startswith(f"cases.{suffix}: ") and exc.reason
