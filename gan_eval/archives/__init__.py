@@ -30,13 +30,13 @@ and ``writing`` (``write_archive``).
 from . import reasons as _reasons
 from .formats import (FORMATS, INPUT_SUFFIXES, NOT_AN_ARCHIVE, UNSUPPORTED_FILE, UPLOAD_SUFFIXES, archive_name,
                       suffix_of, upload_suffix)
-from .reading import CaseStream, iter_cases, read_cases, validate
+from .reading import CaseStream, accepted_cases, iter_cases, read_cases, validate
 from .reasons import *  # noqa: F403  (the message templates are public: callers and tests compare them)
 from .report import ArchiveError, Limits, Note, Rejection, ValidationReport
 from .writing import write_archive
 
 __all__ = [
-    "ArchiveError", "CaseStream", "FORMATS", "INPUT_SUFFIXES", "Limits", "Note", "Rejection", "UPLOAD_SUFFIXES",
+    "ArchiveError", "CaseStream", "FORMATS", "accepted_cases", "INPUT_SUFFIXES", "Limits", "Note", "Rejection", "UPLOAD_SUFFIXES",
     "ValidationReport", "archive_name", "iter_cases", "read_cases", "suffix_of", "upload_suffix", "validate",
     "write_archive", "NOT_AN_ARCHIVE", "UNSUPPORTED_FILE",
     *(name for name in vars(_reasons) if name.isupper()),

@@ -100,9 +100,9 @@ def iter_cases(path: str | Path, limits: Limits = Limits()) -> CaseStream:
     return CaseStream(path, limits)
 
 
-def _collect(stream: CaseStream, keep: bool) -> tuple[list[Case], ValidationReport]:
-    report = ValidationReport(source=stream.source)
-    cases: list[Case] = []
+def accepted_cases(stream: CaseStream, report: ValidationReport) -> Iterator[Case]:
+    """The accepted cases of ``stream``, one at a time, while ``report`` records every
+    acceptance, rejection and note (and, at the end, the skipped junk)."""
     for item in stream:
         if isinstance(item, Rejection):
             report.rejected.append(item)
@@ -112,9 +112,13 @@ def _collect(stream: CaseStream, keep: bool) -> tuple[list[Case], ValidationRepo
             given = [seq for seq in SEQUENCES if seq not in item.missing_masks]
             report.notes.append(Note(item.case_id, item.source, MASK_INCOMPLETE.format(
                 given=", ".join(given), missing=", ".join(item.missing_masks))))
-        if keep:
-            cases.append(item)
+        yield item
     report.ignored = stream.ignored
+
+
+def _collect(stream: CaseStream, keep: bool) -> tuple[list[Case], ValidationReport]:
+    report = ValidationReport(source=stream.source)
+    cases = [case for case in accepted_cases(stream, report) if keep]
     return cases, report
 
 
