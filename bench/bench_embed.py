@@ -7,9 +7,9 @@ initialised weights written to a temporary file: same graph, same cost) it times
 archive of uint16 cases:
 - reference: read the archive (read_cases), the same challenge preprocessing, then the torch
   module in a plain loop as pytorch-fid runs it (eval, no_grad, NCHW, batch 50, default threads);
-- gan_eval: ``embed_path`` on CPU (ONNX Runtime, all threads) with an empty feature cache, which
+- gan_eval: ``embed_archive`` on CPU (ONNX Runtime, all threads) with an empty feature cache, which
   also computes each case's consistency. The one-off ONNX export is timed separately.
-Then a cold and a warm ``embed_path`` of a larger archive (default 1000 cases) with the default
+Then a cold and a warm ``embed_archive`` of a larger archive (default 1000 cases) with the default
 backbone: cold in a child process (graph already exported; its peak RSS reported), warm in this
 process and in a fresh interpreter. Prints images/s and ratios; writes nothing outside a temporary folder.
 """
@@ -31,10 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gan_eval.archives import read_cases, write_archive  # noqa: E402
-from gan_eval.backbones import Backbone, resolve_backbone  # noqa: E402
 from gan_eval.cache import EmbeddingCache  # noqa: E402
 from gan_eval.cases import Case  # noqa: E402
-from gan_eval.embed import embed_path, export_onnx, onnx_model_name  # noqa: E402
+from gan_eval.features.embed import embed_archive  # noqa: E402
+from gan_eval.features.engines import export_onnx, onnx_checksum_path, onnx_model_name  # noqa: E402
+from gan_eval.features.weights import Backbone, resolve_backbone  # noqa: E402
 from gan_eval.preprocess import preprocess_batch  # noqa: E402
 
 
@@ -71,6 +72,7 @@ def fresh_cache(root: Path, model_file: Path, label: str) -> EmbeddingCache:
     target = cache.model_path(model_file.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(model_file, target)
+    shutil.copy(onnx_checksum_path(model_file), onnx_checksum_path(target))
     return cache
 
 
@@ -85,7 +87,7 @@ def bench_backbone(name: str, weights: Path | None, n: int, size: int, tmp: Path
 
     ref_s, ref_features = plain_torch_loop(backbone, archive)
     start = time.perf_counter()
-    ours = embed_path(archive, backbone=name, weights=weights, device="cpu", cache=fresh_cache(tmp, onnx_file, name))
+    ours = embed_archive(archive, backbone=name, weights=weights, device="cpu", cache=fresh_cache(tmp, onnx_file, name))
     ours_s = time.perf_counter() - start
     rel = np.abs(ours.features - ref_features).max() / np.abs(ref_features).max()
     print(f"{name}: {n} cases {size}x{size}, end to end (read + preprocess + model)")
@@ -98,9 +100,9 @@ def bench_backbone(name: str, weights: Path | None, n: int, size: int, tmp: Path
 COLD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from gan_eval.embed import embed_path
+from gan_eval.features.embed import embed_archive
 start = time.perf_counter()
-emb = embed_path({archive!r}, device="cpu", cache={cache!r})
+emb = embed_archive({archive!r}, device="cpu", cache={cache!r})
 # VmHWM, not ru_maxrss: Linux carries the forking parent's peak into a child's ru_maxrss.
 peak_kb = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
 print(time.perf_counter() - start, len(emb), peak_kb)
@@ -109,8 +111,8 @@ print(time.perf_counter() - start, len(emb), peak_kb)
 WARM = """
 import sys, time
 sys.path.insert(0, {root!r})
-from gan_eval.embed import embed_path
-emb = embed_path({archive!r}, device="cpu", cache={cache!r})
+from gan_eval.features.embed import embed_archive
+emb = embed_archive({archive!r}, device="cpu", cache={cache!r})
 print(len(emb), "torch" in sys.modules)
 """
 
@@ -130,7 +132,7 @@ def bench_cold_warm(n: int, size: int, tmp: Path, onnx_file: Path) -> None:
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        embed_path(archive, device="cpu", cache=cache)
+        embed_archive(archive, device="cpu", cache=cache)
         times.append(time.perf_counter() - start)
     print(f"  warm (in process): best {min(times) * 1000:.0f} ms of 3")
     start = time.perf_counter()

@@ -65,7 +65,7 @@ def speed(args: argparse.Namespace) -> None:
 
 
 def fid_against(real_features, run_dir: Path, n: int, out: Path, name: str) -> dict:
-    from gan_eval.embed import embed_cases
+    from gan_eval.features.embed import embed_cases
     from gan_eval.metrics.diversity import loo_1nn_diversity
     from gan_eval.metrics.fid import frechet_distance
     from gan_eval.metrics.kid import kernel_inception_distance
@@ -80,7 +80,7 @@ def fid_against(real_features, run_dir: Path, n: int, out: Path, name: str) -> d
 
 
 def experiment(args: argparse.Namespace) -> None:
-    from gan_eval.embed import embed_cases
+    from gan_eval.features.embed import embed_cases
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -5,10 +5,11 @@ Layout under the root (``$GAN_EVAL_CACHE``, else ``~/.cache/gan_eval``; a worksp
     features/<backbone>/<fingerprint>/<preprocessing version>/consistency-<version>/<shard>.bin
         per-case features and consistency, keyed by the case's pixel digest (Case.digest());
         the consistency version is a digest of gan_eval/metrics/consistency.py
-    files/<key>.json       (absolute path, size, mtime_ns) of a file -> sha256 of its bytes
+    files/<key>.json       (absolute path, size, mtime, ctime, inode) of a file -> sha256 of its bytes
     sources/<sha256>.json  what an archive with those bytes holds: case ids, pixel digests and
                            rejections, so a second run neither decodes it nor loads a model
-    models/                exported inference graphs (ONNX), named by weights fingerprint
+    models/                exported inference graphs (ONNX), named by weights fingerprint, each
+                           with the sha256 it had when exported (gan_eval.features.engines)
     results/<key>.json     evaluations, keyed by everything that determines them (gan_eval.evaluation)
     projections/           2D maps of embeddings (gan_eval.projection)
 
@@ -214,10 +215,16 @@ class EmbeddingCache:
         return self.root / "models" / name
 
     def file_sha256(self, path: str | Path) -> str:
-        """sha256 of a file's bytes, recomputed only when its path, size or mtime changed."""
+        """sha256 of a file's bytes, recomputed when its path, size, mtime, ctime or inode changed.
+
+        Size and mtime alone do not tell a rewrite: a file rewritten in place to the same size
+        gets its old mtime back with ``os.utime`` (or keeps it, on a coarse clock), and the memo
+        would serve the old bytes' sha256, hence the old embeddings. The ctime is set by the
+        kernel on every change, ``os.utime`` included, and no system call sets it back; a file
+        replaced by another (rename, copy over) has another inode.
+        """
         path = Path(path).resolve()
-        st = path.stat()
-        stamp = f"{path}|{st.st_size}|{st.st_mtime_ns}"
+        stamp = f"{path}|{_file_stamp(path.stat())}"
         memo = self.root / "files" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.json"
         body = read_checked_json(memo)
         if isinstance(body, dict) and body.get("stamp") == stamp:
@@ -228,14 +235,13 @@ class EmbeddingCache:
 
     def source_key(self, path: str | Path) -> str:
         """A key for an input's content: a file's sha256; for a folder, a hash of every file's
-        relative path, size and mtime (re-hashing a folder's bytes would cost a full read)."""
+        relative path and stamp (see file_sha256; re-hashing a folder's bytes would cost a full read)."""
         path = Path(path)
         if not path.is_dir():
             return self.file_sha256(path)
         h = hashlib.sha256(b"folder|")
         for entry in sorted(p for p in path.rglob("*") if p.is_file()):
-            st = entry.stat()
-            h.update(f"{entry.relative_to(path).as_posix()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            h.update(f"{entry.relative_to(path).as_posix()}|{_file_stamp(entry.stat())}\n".encode())
         return "folder-" + h.hexdigest()
 
     def source_manifest(self, key: str) -> dict | None:
@@ -245,6 +251,11 @@ class EmbeddingCache:
 
     def put_source_manifest(self, key: str, manifest: dict) -> None:
         write_checked_json(self.root / "sources" / f"{key}.json", manifest)
+
+
+def _file_stamp(st: os.stat_result) -> str:
+    """What changes whenever a file's bytes may have: size, mtime, ctime and inode (see file_sha256)."""
+    return f"{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
 
 
 def open_cache(cache: "EmbeddingCache | str | Path | None | bool") -> EmbeddingCache | None:

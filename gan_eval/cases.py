@@ -45,8 +45,10 @@ def canonical_sequence(name: str) -> str | None:
 class Case:
     """One case. ``images`` is ``(3, H, W)`` in SEQUENCES order, in the archive's own dtype.
 
-    ``masks`` is ``(3, H, W)`` uint8 (0/1) or None. ``source`` names where the case came from
-    (an archive member or a file), for messages.
+    ``masks`` is ``(3, H, W)`` uint8 (0/1) or None. A case may have masks for some sequences
+    only: ``missing_masks`` names the others, whose planes in ``masks`` are all zero and mean
+    "not given", not "no lesion" (``mask(i)`` is None for them). ``source`` names where the
+    case came from (an archive member or a file), for messages.
     """
 
     case_id: str
@@ -54,10 +56,22 @@ class Case:
     masks: np.ndarray | None = None
     source: str = ""
     meta: dict = field(default_factory=dict, compare=False)
+    missing_masks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.missing_masks and (self.masks is None or not set(self.missing_masks) < set(SEQUENCES)):
+            raise ValueError(f"{self.case_id}: missing_masks {self.missing_masks} must name some, not all, "
+                             f"of {SEQUENCES}, and the case must have masks")
 
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def mask(self, index: int) -> np.ndarray | None:
+        """The lesion mask of sequence ``index``, or None where none was given."""
+        if self.masks is None or SEQUENCES[index] in self.missing_masks:
+            return None
+        return self.masks[index]
 
     def digest(self) -> str:
         """Content hash of the pixel data (shape, dtype and bytes), the embedding cache key."""

@@ -11,31 +11,27 @@ The CLI's ``score`` uses the same function and the same cache layout.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .cache import EmbeddingCache
-from .embed import embed_path
+from .features.embed import embed_archive
 from .embedding_set import EmbeddingSet
 from .preprocess import PREPROCESSING_VERSION
+from .progress import Progress
 from .metrics import registry
 from .scoring import evaluate
 from .store import content_key, read_checked_json, write_checked_json
 from .workspace import REAL, Workspace
 
-Progress = Callable[[int, "int | None", str], None]
 
 
 def embed_set(ws: Workspace, name: str, progress: Progress | None = None) -> EmbeddingSet:
     """The embeddings of one registered set, from the workspace cache when present."""
-    # The archive stream does not know its length up front; the workspace recorded it at upload.
-    expected = ws.entry(name).n_accepted
-    report = (lambda done, total: progress(done, total or expected, f"embedding {name}")) if progress else None
-    emb = embed_path(ws.archive_path(name), backbone=ws.backbone, weights=ws.weights, progress=report,
-                     cache=ws.cache_dir)
-    emb.name = name
-    return emb
+    # Always from the archive's images: an upload never supplies its own features. The archive
+    # stream does not know its length up front; the workspace recorded it at upload.
+    return embed_archive(ws.archive_path(name), backbone=ws.backbone, weights=ws.weights, progress=progress,
+                         cache=ws.cache_dir, name=name, total=ws.entry(name).n_accepted)
 
 
 def embed_all(ws: Workspace, progress: Progress | None = None) -> dict[str, EmbeddingSet]:

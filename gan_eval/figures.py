@@ -94,8 +94,8 @@ def case_figure(case: Case, windows: list[tuple[float, float]], show_mask: bool,
     for i, image in enumerate(case.images):
         gray = apply_window(image, *windows[i])
         fig.add_trace(go.Image(z=np.repeat(gray[..., None], 3, axis=-1), hoverinfo="skip"), row=1, col=i + 1)
-        if show_mask and case.masks is not None:
-            yy, xx = np.nonzero(mask_outline(case.masks[i]))
+        if show_mask and (mask := case.mask(i)) is not None:
+            yy, xx = np.nonzero(mask_outline(mask))
             fig.add_trace(go.Scattergl(x=xx, y=yy, mode="markers", marker=dict(size=2, color="#f97316"),
                                        hoverinfo="skip", showlegend=False), row=1, col=i + 1)
     for i in range(1, 4):

@@ -6,7 +6,7 @@ For each case:
 3. the three sequences are stacked as the three input channels, in SEQUENCES order
    (T1 arterial, T1 portal-venous, T2).
 The backbone's own input normalisation (ImageNet mean/std, or [-1, 1]) is part of the backbone
-module (gan_eval.backbones), so this module's output is always the [0, 1] stack.
+module (gan_eval.features), so this module's output is always the [0, 1] stack.
 
 Nearest neighbour, precisely: Pillow's ``Image.resize(size, Image.NEAREST)``, bit for bit.
 Output pixel ``j`` takes input pixel ``floor(x_j)``, where ``x_j`` is the pixel-centre coordinate
@@ -22,6 +22,17 @@ put through the same affine map), so whichever of source and 299 x 299 result is
 normalised, with the full image's min and max, and one precomputed flat index array per input
 shape picks the pixels. A constant image (max == min) becomes all zeros instead of dividing by
 zero; validation rejects such cases earlier, this is only a guard.
+
+Min-max is exact for every finite input, the largest included. ``hi - lo`` is the one value
+that can leave the working dtype's range: an image spanning -3e38..3e38 in float32 (or
+-1e308..1e308 in float64) has ``hi - lo = inf``, and ``(x - lo) / inf`` is 0, or NaN at
+``x = hi``, which the backbone turns into NaN features. Halving is exact in binary floating
+point, and rounding commutes with it, so ``(x/2 - lo/2) / (hi/2 - lo/2)`` rounds every step to
+exactly half of what ``(x - lo) / (hi - lo)`` would round to with an unbounded exponent, and the
+quotient is the same; every intermediate is now at most the dtype's max. (A subnormal ``x`` may
+lose its last bit in ``x/2``, far below the rounding of ``x/2 - lo/2``, which is then ~1e38.)
+Only images whose span overflows are halved: every other output is bit for bit what plain
+``(x - lo) / (hi - lo)`` gives.
 """
 
 from __future__ import annotations
@@ -76,16 +87,27 @@ def preprocess_case(images: np.ndarray, out: np.ndarray | None = None) -> np.nda
     work = np.promote_types(images.dtype, np.float32)
     flat = images.reshape(3, -1)
     lo = flat.min(axis=1).astype(work)[:, None]
-    span = flat.max(axis=1).astype(work)[:, None] - lo
+    hi = flat.max(axis=1).astype(work)[:, None]
+    with np.errstate(over="ignore"):
+        span = hi - lo
+    half = np.where(np.isinf(span), work.type(0.5), work.type(1))  # 0.5 where hi - lo overflows
+    halved = bool((half != 1).any())
+    if halved:
+        lo *= half
+        span = hi * half - lo
     span[span == 0] = 1  # a constant image: every (x - lo) is 0 already
     index = _flat_indices(*images.shape[1:])
     if flat.shape[1] <= index.size:  # normalise the smaller of source and result, then pick pixels
         source = flat.astype(work)
+        if halved:
+            source *= half
         source -= lo
         source /= span
         picked = np.take(source, index, axis=1)
     else:
         picked = np.take(flat, index, axis=1).astype(work, copy=False)
+        if halved:
+            picked *= half
         picked -= lo
         picked /= span
     picked = picked.reshape(3, INPUT_SIZE, INPUT_SIZE)

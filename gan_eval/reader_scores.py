@@ -128,3 +128,16 @@ def _complete_cases(rows: Iterable[Rating]) -> dict[CaseKey, dict[str, int]]:
     return {key: values for key, values in cases.items() if len(values) == len(CRITERION_KEYS)}
 
 
+
+
+def unread_summary(progress: dict[str, dict[str, tuple[int, int]]]) -> list[str]:
+    """What is left to read, one line per reader with unread cases, e.g. ``alice: 3 of 60 unread
+    (good 2, small 1)``; empty when every reader has rated every case."""
+    lines = []
+    for reader, teams in progress.items():
+        left = {team: total - rated for team, (rated, total) in teams.items() if rated < total}
+        if left:
+            total = sum(t for _, t in teams.values())
+            detail = ", ".join(f"{team} {n}" for team, n in sorted(left.items()))
+            lines.append(f"{reader}: {sum(left.values())} of {total} unread ({detail})")
+    return lines

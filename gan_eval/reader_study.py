@@ -337,6 +337,21 @@ class ReaderStudy:
                 "GROUP BY c.reader ORDER BY c.reader").fetchall()
         return {reader: (n, total) for reader, n in rated}
 
+    def progress_by_team(self, readers: Sequence[str] = ()) -> dict[str, dict[str, tuple[int, int]]]:
+        """{reader: {team: (rated, total)}} over current cases, for ``readers`` (the invited ones,
+        who may have rated nothing yet) and every reader with a rating kept: the organiser's view
+        of what is left to read."""
+        with self._reading() as conn:
+            totals = dict(conn.execute("SELECT team, COUNT(*) FROM items WHERE stale = 0 GROUP BY team"))
+            rated = conn.execute(
+                f"SELECT c.reader, i.team, COUNT(*) FROM ({_COMPLETE}) c JOIN items i USING (item_id) "
+                "WHERE i.stale = 0 GROUP BY c.reader, i.team").fetchall()
+            names = {self._stored_reader(conn, normalise_reader(r)) for r in readers}
+        table = {name: {team: (0, n) for team, n in totals.items()} for name in sorted(names | {r for r, _, _ in rated})}
+        for reader, team, n in rated:
+            table[reader][team] = (n, totals[team])
+        return table
+
     def _n_items(self) -> int:
         with self._connection() as conn:
             return conn.execute("SELECT COUNT(*) FROM items WHERE stale = 0").fetchone()[0]

@@ -54,7 +54,8 @@ def case_strip(case: Case, windows: list[tuple[float, float]] | None = None, sho
     panels = []
     for i, image in enumerate(case.images):
         level, width = windows[i] if windows else percentile_window(image)
-        outline = mask_outline(case.masks[i]) if show_mask and case.masks is not None else None
+        mask = case.mask(i) if show_mask else None
+        outline = mask_outline(mask) if mask is not None else None
         panels.append(to_rgb(apply_window(image, level, width), outline))
     h = panels[0].shape[0]
     spacer = np.full((h, gap, 3), 255, np.uint8)

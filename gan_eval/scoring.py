@@ -333,7 +333,8 @@ def leaderboard_rows(result: dict) -> list[dict]:
             else:
                 row[output.key] = value
         row["n_suspected_copies"] = len(s.get("suspected_copies") or [])
-        row["selected_cases"] = ";".join(s.get("selected_cases") or [])
+        if "selected_cases" in s:  # withheld from exports while the reading is open
+            row["selected_cases"] = ";".join(s["selected_cases"])
         row["backbone"] = result["backbone"]
         row["seed"] = result["seed"]
         rows.append(row)

@@ -116,6 +116,25 @@ def atomic_copy(source: str | Path, path: str | Path, move: bool = False) -> Non
             shutil.copyfile(source, tmp)
 
 
+def append_line(path: str | Path, line: str) -> None:
+    """Append one line to a log and flush it to disk (an audit log must survive a crash). A line
+    is written with one ``write`` of an ``O_APPEND`` file, so concurrent writers never interleave."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (line.replace("\n", " ") + "\n").encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(path) from exc
+        raise
+
+
 # ------------------------------------------------------------------------------ checked reads
 
 def _canonical(body: object) -> bytes:

@@ -22,7 +22,8 @@ from pathlib import Path
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
-from ui.pages import PAGES as APP_PAGES
+from gan_eval.access import Role
+from ui.pages import pages_for
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -46,7 +47,8 @@ class AppPage:
 # Error alerts that are content on a page, not failures.
 _EXPECTED_ERRORS = {"diagnosis": r"(Memorisation|Mode collapse|Low fidelity|Inconsistent sequences) — "}
 # Each page's subheader is its sidebar title.
-PAGES = {p.name: AppPage(p.title, p.url_path, p.title, _EXPECTED_ERRORS.get(p.name)) for p in APP_PAGES}
+# The demo app's pages (the browser tests run the demo: no organiser secret).
+PAGES = {p.name: AppPage(p.title, p.url_path, p.title, _EXPECTED_ERRORS.get(p.name)) for p in pages_for(Role.DEMO)}
 
 
 class AppCrashed(AssertionError):

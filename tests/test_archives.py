@@ -367,7 +367,6 @@ NPZ_REJECTIONS = [
     ("maskshape", _with(mask_t1_arterial=mask(1), mask_t1_portal=mask(1), mask_t2=mask(1, (8, 8))),
      A.MASK_SHAPE_MISMATCH.format(mask="mask_t2", mask_shape=(8, 8), image_shape=(16, 16))),
     ("masknan", _with(mask=np.full((SIDE, SIDE), np.nan)), A.NON_FINITE.format(sequence="mask")),
-    ("maskpart", _with(mask_t2=mask(1)), A.MASK_INCOMPLETE.format(given="t2", missing="t1_arterial, t1_portal")),
     ("maskdup", _with(mask=mask(1), t2_mask=mask(2)),
      A.DUPLICATE_SEQUENCE.format(sequence="mask_t2", first="mask", second="t2_mask")),
 ]
@@ -380,6 +379,45 @@ def test_npz_case_rejected_with_exact_reason_and_good_case_kept(src, case_id, ar
     assert got.ids == ["good"] and report.accepted == [("good", "good.npz")]
     assert report.rejected == [Rejection(case_id, f"{case_id}.npz", reason)]
     assert not report.ok and not report.errors
+
+
+def test_masks_for_some_sequences_only_are_kept_with_a_note(src):
+    """(Was the "maskpart" rejection above: a missing mask is not a reason to drop a case.)"""
+    lesion = mask(1)
+    make_zip(src / "s.zip", {"good.npz": npz_bytes(**good_arrays(0)), "maskpart.npz": npz_bytes(**_with(mask_t2=lesion))})
+    got, report = read_cases(src / "s.zip")
+    assert got.ids == ["good", "maskpart"] and report.ok
+    case = got.by_id("maskpart")
+    assert case.missing_masks == ("t1_arterial", "t1_portal") and case.mask(0) is None and case.mask(1) is None
+    np.testing.assert_array_equal(case.mask(2), lesion)
+    note = A.MASK_INCOMPLETE.format(given="t2", missing="t1_arterial, t1_portal")
+    assert report.notes == [A.Note("maskpart", "maskpart.npz", note)]
+    assert report.to_json()["notes"] == [{"case": "maskpart", "file": "maskpart.npz", "note": note}]
+    assert f"  maskpart  maskpart.npz  {note}" in report.summary().split("Notes:")[1]
+    # Written back, the missing masks stay missing (not empty masks).
+    write_archive(got, src / "again.zip")
+    with zipfile.ZipFile(src / "again.zip") as zf, np.load(io.BytesIO(zf.read("maskpart.npz"))) as npz:
+        assert sorted(npz.files) == ["mask_t2", "t1_arterial", "t1_portal", "t2"]
+    again, _ = read_cases(src / "again.zip")
+    assert again.by_id("maskpart").missing_masks == case.missing_masks
+
+
+def test_readme_example_tree_validates(src):
+    """The README's team_c.tar.gz: NIfTI, DICOM and a mask for T2 only, per case folder."""
+    entries = {}
+    for i in range(3):
+        a = good_arrays(20 + i)
+        entries.update({f"cases/c00{i + 1}/arterial.nii.gz": nii_gz_bytes(a["t1_arterial"].astype(np.int16)),
+                        f"cases/c00{i + 1}/portal.nii.gz": nii_gz_bytes(a["t1_portal"].astype(np.int16)),
+                        f"cases/c00{i + 1}/t2.dcm": dcm_bytes(a["t2"]),
+                        f"cases/c00{i + 1}/t2_mask.npy": npy_bytes(mask(i))})
+    path = make_tar(src / "team_c.tar.gz", entries, "w:gz")
+    report = validate(path)
+    assert report.ok and [cid for cid, _ in report.accepted] == ["c001", "c002", "c003"]
+    assert [n.case for n in report.notes] == ["c001", "c002", "c003"]
+    got, _ = read_cases(path)
+    np.testing.assert_array_equal(got.by_id("c002").mask(2), mask(1))
+    np.testing.assert_array_equal(got.by_id("c002").images[2], good_arrays(21)["t2"])
 
 
 def test_image_larger_than_the_limit(src):

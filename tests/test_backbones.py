@@ -11,12 +11,12 @@ import pytest
 import torch
 import torchvision
 
-from gan_eval import backbones
-from gan_eval.backbones import (
-    BACKBONES,
-    DEFAULT_BACKBONE,
+from gan_eval.features import weights as backbones
+from gan_eval.features.registry import BACKBONES, DEFAULT_BACKBONE, describe_backbone
+from gan_eval.features.weights import (
+    InvalidWeightsError,
     WeightsNotFoundError,
-    describe_backbone,
+    check_weights_file,
     resolve_backbone,
     resolve_weights,
 )
@@ -182,7 +182,64 @@ def test_weights_of_another_backbone_are_refused_by_name(inception_weights):
 
 def test_importing_backbones_and_embed_does_not_import_torch(tmp_path):
     env = dict(os.environ, TORCH_HOME=str(tmp_path / "th"))
-    code = ("import sys, gan_eval.backbones as b, gan_eval.embed; "
+    code = ("import sys, gan_eval.features.registry as b, gan_eval.features.weights, gan_eval.features.device, "
+            "gan_eval.features.embed, gan_eval.features.loaders, gan_eval.cli; "
             "assert 'torch' not in sys.modules, 'torch imported'; print(b.hub_dir())")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(tmp_path / "th" / "hub")
+
+
+def test_fid_inception_computes_what_pytorch_fid_builds_from_the_same_weights(tmp_path, monkeypatch):
+    from pytorch_fid import inception as fid
+
+    torch.manual_seed(2)
+    net = torchvision.models.inception_v3(weights=None, num_classes=1008, aux_logits=False, init_weights=False)
+    path = tmp_path / "fid.pth"
+    torch.save(net.state_dict(), path)
+    ours = resolve_backbone("fid-inception", weights=path).build()
+    # The reference: pytorch-fid's own InceptionV3, its download answered with the same state dict.
+    monkeypatch.setattr(fid, "load_state_dict_from_url", lambda *a, **k: torch.load(path, weights_only=True))
+    reference = fid.InceptionV3([fid.InceptionV3.DEFAULT_BLOCK_INDEX], resize_input=False, normalize_input=True).eval()
+    x = batch(2)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), reference(x)[0].flatten(1), rtol=0, atol=0)
+
+
+def test_a_user_given_weights_path_is_judged_by_content_with_one_message(tmp_path, inception_weights):
+    random_bytes = tmp_path / "random.pth"
+    random_bytes.write_bytes(np.random.default_rng(0).bytes(4096))
+    other_backbone = resolve_backbone("efficientnet-lite0").weights_path
+    for path in ("/etc/passwd", tmp_path / "missing.pth", random_bytes, tmp_path, other_backbone):
+        with pytest.raises(InvalidWeightsError) as info:
+            check_weights_file("inception-v3", path)
+        # The same words whatever the path is, and no chained cause that would tell.
+        assert str(info.value) == "not a valid weights file for inception-v3", path
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert check_weights_file("inception-v3", inception_weights) == inception_weights.resolve()
+    assert check_weights_file("efficientnet-lite0", other_backbone) == other_backbone.resolve()
+
+
+def test_non_finite_weights_are_not_valid(tmp_path, inception_weights):
+    state = torch.load(inception_weights, weights_only=True)
+    state["fc.weight"][0, 0] = float("nan")
+    path = tmp_path / "nan.pth"
+    torch.save(state, path)
+    with pytest.raises(InvalidWeightsError, match="^not a valid weights file for inception-v3$"):
+        check_weights_file("inception-v3", path)
+
+
+def test_embedding_and_gan_share_one_device_resolution(monkeypatch):
+    from gan_eval.features import device
+    from gan_eval.gan import export, train
+
+    assert train.torch_device is export.torch_device is device.torch_device
+    assert device.torch_device("cpu-torch") == device.torch_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "_no_gpu_driver", lambda: False)
+    assert device.resolve_device("auto") == "cpu" and device.torch_device("auto") == torch.device("cpu")
+    for name in ("cuda", "cuda:1"):
+        with pytest.raises(ValueError, match=rf"device '{name}' requested but torch sees no CUDA GPU "
+                                             r"\(CUDA is not available\); use 'cpu' or 'auto'"):
+            device.torch_device(name)
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        device.torch_device("gpu")

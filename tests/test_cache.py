@@ -1,11 +1,13 @@
 """The on-disk cache: round trips, damage detection, merging, two processes, file and source memos."""
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from gan_eval.cache import (
 )
 from gan_eval.store import atomic_path, write_checked_json
 from gan_eval.cases import Case
-from gan_eval.embed import embed_cases
+from gan_eval.features.embed import embed_archive, embed_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -193,7 +195,7 @@ def test_default_root_comes_from_the_environment(tmp_path, monkeypatch):
 
 def test_a_change_to_the_consistency_code_invalidates_stored_values(tmp_path, monkeypatch):
     import gan_eval.cache as cache_module
-    import gan_eval.embed as embed_module
+    import gan_eval.features.batching as embed_module
 
     rng = np.random.default_rng(5)
     cases = [Case(f"c{i}", rng.random((3, 24, 24)).astype(np.float32)) for i in range(3)]
@@ -206,3 +208,25 @@ def test_a_change_to_the_consistency_code_invalidates_stored_values(tmp_path, mo
     again = embed_cases(cases, device="cpu-torch", cache=cache)
     np.testing.assert_allclose(again.consistency, 0.42)
     np.testing.assert_allclose(again.features, first.features, rtol=1e-5, atol=1e-6)
+
+
+def test_an_archive_rewritten_in_place_with_its_old_size_and_mtime_is_embedded_again(tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache")
+    rng = np.random.default_rng(3)
+    first, second = (rng.integers(0, 4000, (2, 3, 32, 32)).astype(np.uint16) for _ in range(2))
+    path = tmp_path / "cases.npy"  # a stacked (N, 3, H, W) archive: same shape, same file size
+    np.save(path, first)
+    before = embed_archive(path, device="cpu-torch", cache=cache)
+    st = path.stat()
+    time.sleep(0.05)  # the kernel's ctime clock may be coarse (a few ms)
+    buffer = io.BytesIO()
+    np.save(buffer, second)
+    with open(path, "r+b") as f:  # in place: same inode
+        f.write(buffer.getvalue())
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns, path.stat().st_ino) == (st.st_size, st.st_mtime_ns,
+                                                                                   st.st_ino)
+    after = embed_archive(path, device="cpu-torch", cache=cache)
+    expected = embed_cases([Case(f"case_{i:04d}", second[i]) for i in range(2)], device="cpu-torch", cache=False)
+    np.testing.assert_allclose(after.features, expected.features, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(after.features, before.features)

@@ -36,8 +36,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 
 def score(files, *extra: str) -> int:
-    return cli.main(["score", "--real", str(files["real"]), "--submission", f"good={files['good']}",
-                     "--submission", f"far={files['far']}", *extra])
+    return cli.main(["score", "--real", f"emb:{files['real']}", "--submission", f"good=emb:{files['good']}",
+                     "--submission", f"far=emb:{files['far']}", *extra])
 
 
 def test_prints_leaderboard_and_writes_json(files, tmp_path, capsys):
@@ -79,16 +79,16 @@ def test_qualitative_scores_give_final_scores_and_ranks(files, tmp_path, capsys)
 
 @pytest.mark.parametrize("args,message", [
     (["--submission", "x=missing.npy"], "x: missing.npy: no such file or folder"),
-    (["--submission", "x={narrow}"], "embedding dimensions differ: real has 16, x has 8"),
-    (["--submission", "x={inception}"], "cannot compare embeddings from different backbones: real uses precomputed"),
-    (["--submission", "x={good}", "--submission", "x={far}"], "submission name(s) given more than once: x"),
-    (["--submission", "x={good}", "--qualitative", "missing.json"], "missing.json: cannot read the qualitative scores"),
-    (["--submission", "x={good}", "--fid-max", "0"], "fid_max must be a finite number > 0, got 0.0"),
+    (["--submission", "x=emb:{narrow}"], "embedding dimensions differ: real has 16, x has 8"),
+    (["--submission", "x=emb:{inception}"], "cannot compare embeddings from different backbones: real uses precomputed"),
+    (["--submission", "x=emb:{good}", "--submission", "x=emb:{far}"], "submission name(s) given more than once: x"),
+    (["--submission", "x=emb:{good}", "--qualitative", "missing.json"], "missing.json: cannot read the qualitative scores"),
+    (["--submission", "x=emb:{good}", "--fid-max", "0"], "fid_max must be a finite number > 0, got 0.0"),
 ])
 def test_bad_input_exits_2_with_a_message(files, args, message, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     args = [a.format(**{k: str(v) for k, v in files.items()}) for a in args]
-    assert cli.main(["score", "--real", str(files["real"]), *args]) == 2
+    assert cli.main(["score", "--real", f"emb:{files['real']}", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
 
@@ -101,8 +101,8 @@ def test_unknown_qualitative_team_exits_2(files, tmp_path, capsys):
 
 
 def test_module_entry_point_reports_without_traceback(files):
-    proc = subprocess.run([sys.executable, "-m", "gan_eval", "score", "--real", str(files["real"]),
-                           "--submission", f"bad={files['narrow']}"], capture_output=True, text=True, cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "gan_eval", "score", "--real", f"emb:{files['real']}",
+                           "--submission", f"bad=emb:{files['narrow']}"], capture_output=True, text=True, cwd=REPO,
                           timeout=120)
     assert proc.returncode == 2
     assert "embedding dimensions differ" in proc.stderr and "Traceback" not in proc.stderr
@@ -110,7 +110,7 @@ def test_module_entry_point_reports_without_traceback(files):
 
 def test_select_prints_and_writes_the_cases(files, tmp_path, capsys):
     out = tmp_path / "sel.json"
-    assert cli.main(["select", str(files["good"]), "--k", "4", "--seed", "2", "--json", str(out)]) == 0
+    assert cli.main(["select", f"emb:{files['good']}", "--k", "4", "--seed", "2", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     sel = json.loads(out.read_text())
     assert (sel["k"], sel["n"], sel["seed"], sel["backbone"]) == (4, 120, 2, "precomputed")
@@ -118,10 +118,10 @@ def test_select_prints_and_writes_the_cases(files, tmp_path, capsys):
     assert sel["selected_cases"] == [f"case_{i:04d}" for i in sel["selected_indices"]]
     assert all(f"cluster {c}: {case}" in printed for c, case in enumerate(sel["selected_cases"]))
     # Same seed, same cases.
-    assert cli.main(["select", str(files["good"]), "--k", "4", "--seed", "2", "--json", str(out)]) == 0
+    assert cli.main(["select", f"emb:{files['good']}", "--k", "4", "--seed", "2", "--json", str(out)]) == 0
     assert json.loads(out.read_text()) == sel
 
 
 def test_select_bad_k_exits_2(files, capsys):
-    assert cli.main(["select", str(files["good"]), "--k", "500"]) == 2
+    assert cli.main(["select", f"emb:{files['good']}", "--k", "500"]) == 2
     assert "cannot select 500 cases from a set of 120" in capsys.readouterr().err

@@ -92,3 +92,16 @@ def test_python_dash_m_gan_eval_validate(tmp_path):
     assert "sub.zip: 1 accepted, 1 rejected" in done.stdout
     assert json.loads(out.read_text())["rejected"] == [
         {"case": "b", "file": "b.npz", "reason": "unreadable file: BadZipFile: File is not a zip file"}]
+
+
+def test_notes_on_accepted_cases_keep_exit_0(main, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    arrays = {k: rng.integers(0, 1000, (8, 8)).astype(np.uint16) for k in ("t1_arterial", "t1_portal", "t2")}
+    buf = io.BytesIO()
+    np.savez(buf, **arrays, mask_t2=(arrays["t2"] > 500).astype(np.uint8))
+    path = make_zip(tmp_path / "masks.zip", {"a.npz": buf.getvalue(), "b.npz": npz_bytes(1)})
+    code, report = run_json(main, path, tmp_path)
+    note = "masks given for t2 but not for t1_arterial, t1_portal"
+    assert code == 0
+    assert report == {"accepted": 2, "rejected": [], "errors": [], "notes": [{"case": "a", "file": "a.npz", "note": note}]}
+    assert capsys.readouterr().out.splitlines()[2:5] == ["Notes:", "  case  file   note", f"  a     a.npz  {note}"]

@@ -1,6 +1,8 @@
 """Embedding: ONNX Runtime against the torch reference, streaming, the warm path, inputs, the CLI."""
 
+import errno
 import io
+import json
 import subprocess
 import sys
 import zipfile
@@ -10,22 +12,18 @@ import numpy as np
 import pytest
 import torch
 
-from gan_eval import embed as embed_module
 from gan_eval.archives import ArchiveError, write_archive
-from gan_eval.backbones import Backbone, resolve_backbone
 from gan_eval.cache import EmbeddingCache
 from gan_eval.cases import Case
 from gan_eval.cli import embed as embed_command
 from gan_eval.cli import main
-from gan_eval.embed import (
-    PRECOMPUTED,
-    EmbedInputError,
-    embed_cases,
-    embed_path,
-    load_embedding_matrix,
-    onnx_model_name,
-)
 from gan_eval.embedding_set import EmbeddingSet
+from gan_eval.features import embed as embed_module
+from gan_eval.features.batching import EmbedInputError
+from gan_eval.features.embed import embed_archive, embed_cases
+from gan_eval.features.engines import onnx_checksum_path, onnx_model_name
+from gan_eval.features.loaders import PRECOMPUTED, load_embedding_file, load_embedding_matrix
+from gan_eval.features.weights import Backbone, resolve_backbone
 from gan_eval.metrics.consistency import case_consistency
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,11 +89,12 @@ def test_streams_a_generator_reports_progress_and_reuses_the_cache(reference, mo
     cases, onnx, _, cache = reference
     calls = []
     monkeypatch.setattr(Backbone, "build", lambda self: pytest.fail("a model was built for cached cases"))
-    again = embed_cases((c for c in cases), device="cpu", cache=cache, progress=lambda d, t: calls.append((d, t)))
+    again = embed_cases((c for c in cases), device="cpu", cache=cache,
+                        progress=lambda d, t, stage: calls.append((d, t)))
     np.testing.assert_array_equal(again.features, onnx.features)
     assert calls[-1] == (8, None) and [d for d, _ in calls] == sorted(d for d, _ in calls)
     calls.clear()
-    embed_cases(cases, device="cpu", cache=cache, progress=lambda d, t: calls.append((d, t)))
+    embed_cases(cases, device="cpu", cache=cache, progress=lambda d, t, stage: calls.append((d, t)))
     assert calls[-1] == (8, 8)
 
 
@@ -104,7 +103,7 @@ def test_new_cases_are_computed_in_batches_next_to_cached_ones(reference):
     new = make_cases(3, seed=1)
     calls = []
     mixed = embed_cases(cases[:2] + new, device="cpu", cache=cache, batch_size=2,
-                        progress=lambda d, t: calls.append(d))
+                        progress=lambda d, t, stage: calls.append(d))
     np.testing.assert_array_equal(mixed.features[:2], onnx.features[:2])
     alone = embed_cases(new, device="cpu-torch", cache=False)
     np.testing.assert_allclose(mixed.features[2:], alone.features, rtol=1e-4, atol=1e-5)
@@ -145,14 +144,14 @@ def test_a_second_run_over_an_archive_reads_neither_archive_nor_model(reference,
     cases, onnx, _, cache = reference
     archive = tmp_path / "sub.zip"
     write_archive(cases, archive)
-    first = embed_path(archive, device="cpu", cache=cache)
+    first = embed_archive(archive, device="cpu", cache=cache)
     np.testing.assert_array_equal(first.features, onnx.features)
     assert first.name == "sub" and first.meta["source"] == "sub.zip" and first.meta["rejected"] == []
 
     monkeypatch.setattr(embed_module, "iter_cases", lambda *a, **k: pytest.fail("the archive was decoded"))
     monkeypatch.setattr(embed_module, "make_engine", lambda *a, **k: pytest.fail("an engine was built"))
     progress = []
-    warm = embed_path(archive, device="cpu", cache=cache, progress=lambda d, t: progress.append((d, t)))
+    warm = embed_archive(archive, device="cpu", cache=cache, progress=lambda d, t, stage: progress.append((d, t)))
     np.testing.assert_array_equal(warm.features, first.features)
     np.testing.assert_array_equal(warm.consistency, first.consistency)
     assert warm.case_ids == first.case_ids and progress == [(8, 8)]
@@ -162,9 +161,9 @@ def test_the_warm_path_does_not_even_import_torch(reference, tmp_path):
     cases, _, _, cache = reference
     archive = tmp_path / "warm.zip"
     write_archive(cases, archive)
-    embed_path(archive, device="cpu", cache=cache)
-    code = ("import sys; from gan_eval.embed import embed_path; "
-            f"e = embed_path({str(archive)!r}, cache={str(cache.root)!r}); "
+    embed_archive(archive, device="cpu", cache=cache)
+    code = ("import sys; from gan_eval.features.embed import embed_archive; "
+            f"e = embed_archive({str(archive)!r}, cache={str(cache.root)!r}); "
             "assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules; print(len(e), e.dim)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -177,11 +176,11 @@ def test_rejected_cases_are_listed_and_the_rest_embedded(reference, tmp_path):
     write_archive(cases[:3], archive)
     with zipfile.ZipFile(archive, "a") as zf:
         zf.writestr("broken.npz", b"not an npz")
-    emb = embed_path(archive, device="cpu", cache=cache)
+    emb = embed_archive(archive, device="cpu", cache=cache)
     assert emb.case_ids == [c.case_id for c in cases[:3]]
     (rejection,) = emb.meta["rejected"]
     assert rejection["case"] == "broken" and rejection["reason"]
-    assert embed_path(archive, device="cpu", cache=cache).meta["rejected"] == [rejection]  # from the memo
+    assert embed_archive(archive, device="cpu", cache=cache).meta["rejected"] == [rejection]  # from the memo
 
 
 def test_matrix_and_embedding_files_load_without_a_backbone(reference, tmp_path, monkeypatch):
@@ -189,13 +188,13 @@ def test_matrix_and_embedding_files_load_without_a_backbone(reference, tmp_path,
     monkeypatch.setattr(embed_module, "make_engine", lambda *a, **k: pytest.fail("an engine was built"))
     matrix = np.random.default_rng(5).standard_normal((12, 7))
     np.save(tmp_path / "feats.npy", matrix)
-    emb = embed_path(tmp_path / "feats.npy", cache=cache)
+    emb = load_embedding_file(tmp_path / "feats.npy")
     assert (emb.backbone, emb.fingerprint, len(emb), emb.dim) == (PRECOMPUTED, "unknown", 12, 7)
     assert emb.case_ids[:2] == ["case_0000", "case_0001"] and emb.name == "feats"
     np.testing.assert_allclose(emb.features, matrix, rtol=1e-6)
 
     onnx.save(tmp_path / "set.npz")
-    loaded = embed_path(tmp_path / "set.npz", cache=cache)
+    loaded = load_embedding_file(tmp_path / "set.npz")
     np.testing.assert_array_equal(loaded.features, onnx.features)
     assert (loaded.backbone, loaded.fingerprint) == (onnx.backbone, onnx.fingerprint)
 
@@ -214,16 +213,16 @@ def test_bad_embedding_matrices_are_refused_clearly(tmp_path, array, message):
 
 def test_missing_and_empty_inputs_are_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file or folder"):
-        embed_path(tmp_path / "nothing.zip", cache=tmp_path / "c")
+        embed_archive(tmp_path / "nothing.zip", cache=tmp_path / "c")
     empty = tmp_path / "empty.zip"
     zipfile.ZipFile(empty, "w").close()
     with pytest.raises(ArchiveError, match="no cases found"):
-        embed_path(empty, cache=tmp_path / "c")
+        embed_archive(empty, cache=tmp_path / "c")
     all_bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(all_bad, "w") as zf:
         zf.writestr("x.npz", b"junk")
     with pytest.raises(EmbedInputError, match=r"no usable case \(1 rejected; first: x: "):
-        embed_path(all_bad, cache=tmp_path / "c")
+        embed_archive(all_bad, cache=tmp_path / "c")
 
 
 def test_cli_embeds_an_archive_and_names_the_backbone(reference, tmp_path, capsys):
@@ -272,3 +271,120 @@ def test_cli_exits_2_on_unreadable_input_or_missing_weights(tmp_path, capsys, mo
     assert code == 2
     assert "missing weights" in err and "inception_v3_google-0cc3c7bd.pth" in err and "--weights" in err
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_progress_names_its_stage(reference, tmp_path):
+    cases, _, _, cache = reference
+    calls = []
+    embed_cases(cases[:3], device="cpu", cache=cache, name="team a", progress=lambda *call: calls.append(call))
+    assert calls[-1] == (3, 3, "embedding team a")
+    archive = tmp_path / "staged.zip"
+    write_archive(cases[:3], archive)
+    calls.clear()
+    embed_archive(archive, device="cpu", cache=cache, total=3, progress=lambda *call: calls.append(call))
+    assert calls and all(call[1:] == (3, "embedding staged") for call in calls)
+
+
+def forge(path: Path, cases: list[Case], claimed: EmbeddingSet) -> None:
+    """A stacked .npz of ``cases`` that also holds what ``embed`` writes: ``claimed``'s features."""
+    header = {"backbone": claimed.backbone, "fingerprint": claimed.fingerprint, "name": "forged", "meta": {}}
+    np.savez(path, images=np.stack([c.images for c in cases]), case_ids=np.array([c.case_id for c in cases]),
+             features=claimed.features[: len(cases)], header=np.array(json.dumps(header)))
+
+
+def test_a_forged_npz_upload_is_embedded_from_its_pixels(reference, tmp_path):
+    from gan_eval.evaluation import embed_set, evaluate_workspace
+    from gan_eval.scoring import evaluate
+    from gan_eval.workspace import REAL, Workspace
+
+    cases, onnx, _, cache = reference
+    ws = Workspace(tmp_path / "ws")
+    real_zip = tmp_path / "real.zip"
+    write_archive(cases, real_zip)
+    ws.add_archive(REAL, real_zip)
+    real = embed_set(ws, REAL)
+    noise = [Case(f"noise_{i}", np.random.default_rng(i).integers(0, 4000, (3, 32, 32)).astype(np.uint16))
+             for i in range(8)]
+    forged = tmp_path / "forged.npz"
+    forge(forged, noise, claimed=real)  # the real set's own features: a perfect score if believed
+    entry, _ = ws.add_archive("team", forged)
+    assert entry.n_accepted == 8  # the archive is valid as cases
+
+    team = embed_set(ws, "team")
+    from_pixels = embed_cases(noise, device="cpu", cache=cache)
+    np.testing.assert_array_equal(team.features, from_pixels.features)
+    assert not np.allclose(team.features, real.features)
+    scored = evaluate_workspace(ws)["submissions"]["team"]
+    believed = evaluate(real, {"team": load_embedding_file(forged)}, fid_max=1.0)["submissions"]["team"]
+    assert believed["fid"] < 1e-3 < scored["fid"]
+
+
+def test_the_cli_takes_features_from_a_file_only_when_named_emb(reference, tmp_path, capsys):
+    cases, onnx, _, cache = reference
+    noise = [Case(f"noise_{i}", np.random.default_rng(i).integers(0, 4000, (3, 32, 32)).astype(np.uint16))
+             for i in range(8)]
+    forged = tmp_path / "forged.npz"
+    forge(forged, noise, claimed=onnx)
+    from_pixels = embed_cases(noise, device="cpu", cache=cache)
+    out = tmp_path / "out.npz"
+    assert main(["embed", str(forged), "--out", str(out), "--device", "cpu", "--cache", str(cache.root)]) == 0
+    np.testing.assert_array_equal(EmbeddingSet.load(out).features, from_pixels.features)
+    assert main(["embed", f"emb:{forged}", "--out", str(out), "--cache", str(cache.root)]) == 0
+    np.testing.assert_array_equal(EmbeddingSet.load(out).features, onnx.features)
+
+    real_zip = tmp_path / "real.zip"
+    write_archive(cases, real_zip)
+    result = tmp_path / "score.json"
+    assert main(["score", "--real", str(real_zip), "--submission", f"team={forged}", "--device", "cpu",
+                 "--cache", str(cache.root), "--json", str(result)]) == 0
+    assert json.loads(result.read_text())["submissions"]["team"]["fid"] > 1e-3
+    # An embedding file given as an archive is refused with a hint, not read as features.
+    onnx.save(tmp_path / "plain.npz")
+    capsys.readouterr()
+    assert main(["embed", str(tmp_path / "plain.npz"), "--out", str(out), "--cache", str(cache.root)]) == 2
+    assert f"pass it as emb:{tmp_path / 'plain.npz'}" in capsys.readouterr().err
+
+
+def test_an_exported_model_with_flipped_bytes_is_exported_again(reference, tmp_path):
+    cases, onnx, torch_ref, _ = reference
+    cache = EmbeddingCache(tmp_path / "cache")
+    embed_cases(cases[:1], device="cpu", cache=cache)  # exports the graph
+    model = cache.model_path(onnx_model_name(resolve_backbone()))
+    data = bytearray(model.read_bytes())
+    middle = len(data) // 2  # inside the weights, which are the bulk of the file: it still loads
+    data[middle: middle + 4096] = bytes(b ^ 0x55 for b in data[middle: middle + 4096])
+    model.write_bytes(bytes(data))
+    with pytest.warns(RuntimeWarning, match="damaged or unreadable"):
+        emb = embed_cases(cases[1:4], device="cpu", cache=cache)  # new cases: the engine runs
+    np.testing.assert_allclose(emb.features, torch_ref.features[1:4], rtol=1e-4, atol=1e-4)
+    assert onnx_checksum_path(model).is_file() and len(model.read_bytes()) == len(data)
+
+
+@pytest.mark.parametrize("stage", ["cache", "output"])
+def test_a_full_disk_is_one_line_exit_2_and_nothing_half_written(reference, tmp_path, capsys, monkeypatch, stage):
+    cases, _, _, cache = reference
+    archive = tmp_path / "full.zip"
+    write_archive(cases[:2], archive)
+    out = tmp_path / "out" / "emb.npz"
+    root = tmp_path / "fresh-cache" if stage == "cache" else cache.root
+    no_space = OSError(errno.ENOSPC, "No space left on device")
+    if stage == "cache":  # every cache file: half its bytes land, then the disk is full
+        real_write = Path.write_bytes
+
+        def write_half(self, data):
+            real_write(self, data[: len(data) // 2])
+            raise no_space
+
+        monkeypatch.setattr(Path, "write_bytes", write_half)
+    else:  # the cache is warm; the output .npz is cut short
+        def savez_half(f, **arrays):
+            f.write(b"PK\x03\x04")
+            raise no_space
+
+        monkeypatch.setattr(np, "savez", savez_half)
+    code = main(["embed", str(archive), "--out", str(out), "--device", "cpu-torch", "--cache", str(root)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "Errno" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: disk full while writing ") and "free some space" in last
+    assert not out.exists() and not list(tmp_path.rglob("*.tmp"))

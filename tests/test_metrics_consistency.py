@@ -83,3 +83,13 @@ def test_excess_test_accounts_for_the_estimated_percentile():
     assert excess_pvalue(0, 100, 4, 91) == 1.0
     with pytest.raises(ValueError, match=r"need 0 <= count <= n_generated"):
         excess_pvalue(5, 4, 1, 91)
+
+
+@pytest.mark.parametrize("dtype, extreme", [(np.float32, 3e38), (np.float64, 1e308)])
+def test_extreme_finite_values_give_the_consistency_of_the_image_scaled_down(dtype, extreme):
+    rng = np.random.default_rng(4)
+    images = (rng.uniform(-1, 1, size=(3, 128, 128)) * extreme).astype(dtype)
+    images[:, 0, 0], images[:, -1, -1] = -extreme, extreme
+    with np.errstate(all="raise"):
+        value = case_consistency(images)
+    assert np.isfinite(value) and value == case_consistency(images * dtype(2.0 ** -100))

@@ -87,3 +87,18 @@ def test_batch_stacks_cases_of_different_sizes():
 def test_rejects_a_non_three_sequence_stack():
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
         preprocess_case(np.zeros((2, 8, 8)))
+
+
+@pytest.mark.parametrize("dtype, extreme", [(np.float32, 3e38), (np.float64, 1e308)])
+def test_extreme_finite_values_normalise_exactly_like_the_same_image_scaled_down(dtype, extreme):
+    # hi - lo = 2 * extreme overflows the dtype: plain min-max gives 0 and NaN (inf / inf).
+    rng = np.random.default_rng(7)
+    images = (rng.uniform(-1, 1, size=(3, 40, 52)) * extreme).astype(dtype)
+    images[:, 0, 0], images[:, -1, -1] = -extreme, extreme
+    images[2] = rng.uniform(0, 1, size=(40, 52)).astype(dtype)  # an ordinary image beside them
+    with np.errstate(all="raise"):
+        out = preprocess_case(images)
+    assert out.dtype == np.float32 and np.isfinite(out).all() and out.min() == 0 and out.max() == 1
+    # Scaling by a power of two is exact, and min-max does not see the scale: same bits.
+    scaled = preprocess_case(images * dtype(2.0 ** -100))
+    np.testing.assert_array_equal(out, scaled)

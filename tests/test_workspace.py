@@ -188,3 +188,71 @@ def test_workspace_names_are_plain_short_folder_names(tmp_path, name):
     with pytest.raises(ValueError, match="workspace name .* is not allowed"):
         service.workspace_path(name, tmp_path)
     assert service.workspace_path("sfr2021", tmp_path) == tmp_path / "sfr2021"
+
+def _upload_contents(tmp_path, archives) -> dict[str, bytes]:
+    """Bytes a user might upload: real archives of every kind, and things that are not."""
+    import gzip
+    import tarfile
+
+    from gan_eval.archives import read_cases
+
+    cases, _ = read_cases(archives / "team.zip")
+    tgz = tmp_path / "team.tar.gz"
+    with tarfile.open(tgz, "w:gz") as tf:
+        tf.add(archives / "team.zip", arcname="not_a_case.txt")
+        for case in cases:
+            data = _npz_bytes(t1_arterial=case.images[0], t1_portal=case.images[1], t2=case.images[2])
+            info = tarfile.TarInfo(f"{case.case_id}.npz")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    stack = np.stack([case.images for case in cases])
+    npy, npz = io.BytesIO(), io.BytesIO()
+    np.save(npy, stack)
+    np.savez(npz, images=stack)
+    return {"zip": (archives / "team.zip").read_bytes(), "tar.gz": tgz.read_bytes(), "npy": npy.getvalue(),
+            "npz": npz.getvalue(), "gzip of an npy": gzip.compress(npy.getvalue()), "junk": b"\x00 not an archive" * 9}
+
+
+def test_every_upload_type_gives_a_case_set_or_a_clear_refusal(tmp_path, archives):
+    """Whatever the uploader lets through (it matches the last extension only) ends in a
+    registered set or an ArchiveError naming the file: never another exception."""
+    from gan_eval.archives import UPLOAD_SUFFIXES
+
+    ws = Workspace(tmp_path / "ws")
+    contents = _upload_contents(tmp_path, archives)
+    outcomes = {}
+    for suffix in UPLOAD_SUFFIXES:
+        for kind, data in contents.items():
+            upload = tmp_path / f"cases.{suffix}"
+            upload.write_bytes(data)
+            try:
+                entry, _ = ws.add_archive("team", upload, replace=True)
+                outcomes[suffix, kind] = entry.n_accepted
+            except ArchiveError as exc:
+                assert str(exc).startswith(f"cases.{suffix}: ") and exc.reason
+                outcomes[suffix, kind] = None
+    assert outcomes["zip", "zip"] == outcomes["gz", "tar.gz"] == outcomes["npy", "npy"] == 5
+    assert outcomes["npz", "npz"] == outcomes["tgz", "tar.gz"] == outcomes["tar", "tar.gz"] == 5
+    assert outcomes["gz", "junk"] is None and outcomes["npy", "junk"] is None
+
+
+def test_gz_upload_is_read_by_its_content(tmp_path, archives):
+    """``cases.gz`` holding a tar is a tar.gz; holding anything else it is refused, with the
+    accepted types in the message (it used to raise TypeError from a one-argument ArchiveError)."""
+    from gan_eval.archives import NOT_AN_ARCHIVE
+
+    ws = Workspace(tmp_path / "ws")
+    contents = _upload_contents(tmp_path, archives)
+    (tmp_path / "cases.gz").write_bytes(contents["tar.gz"])
+    entry, report = ws.add_archive("team", tmp_path / "cases.gz")
+    assert entry.n_accepted == 5 and report.ok and entry.filename == "cases.gz"
+    before = snapshot(ws.root)
+    (tmp_path / "other.gz").write_bytes(contents["gzip of an npy"])
+    with pytest.raises(ArchiveError) as info:
+        ws.add_archive("team2", tmp_path / "other.gz")
+    assert str(info.value) == f"other.gz: {NOT_AN_ARCHIVE}"
+    (tmp_path / "cases.rar").write_bytes(contents["zip"])
+    with pytest.raises(ArchiveError) as info:
+        ws.add_archive("team2", tmp_path / "cases.rar")
+    assert str(info.value) == f"cases.rar: {NOT_AN_ARCHIVE}"
+    assert snapshot(ws.root) == before

@@ -8,21 +8,32 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from gan_eval.workspace import service
-
-from gan_eval.backbones import describe_backbone
+from gan_eval.access import Role
 from gan_eval.cases import SEQUENCE_LABELS, SEQUENCES, Case
+from gan_eval.features.registry import describe_backbone
 from gan_eval.figures import case_figure
 from gan_eval.render import percentile_window, thumbnail_png
+from gan_eval.workspace import service
 
 from . import state
 
 
-def header() -> None:
+def header(role: Role) -> None:
+    """The title, what is being judged with what, and the access mode."""
     ws = state.workspace()
     st.markdown("### gan_eval · GAN evaluation for MTM-HCC liver MRI")
-    st.caption(f"Workspace **{ws.root.name}** · backbone **{ws.backbone}** · seed {ws.seed} · "
-               f"{describe_backbone(ws.backbone)}")
+    if role in (Role.DEMO, Role.ORGANISER):
+        st.caption(f"Workspace **{text(ws.root.name)}** · backbone **{ws.backbone}** · seed {ws.seed} · "
+                   f"{describe_backbone(ws.backbone)}")
+    if role is Role.DEMO:
+        st.caption(":material/lock_open: Demo mode: no access control. Anyone reaching this server may change "
+                   "the workspace. Configure an organiser secret to run a jury (README, Running a challenge).")
+    elif role is Role.ORGANISER:
+        if st.sidebar.button("Sign out", key="sign-out"):
+            from . import auth
+
+            auth.sign_out()
+            st.rerun()
 
 
 # Characters that Markdown (with Streamlit's extensions: :emoji: and :colour[...] directives, $math$)

@@ -30,11 +30,22 @@ def _open(root: str) -> Workspace:
 
 
 def workspace_root() -> Path:
-    return Path(st.session_state.get("workspace_root", str(demo_root())))
+    """The session's workspace. In jury mode everyone but a signed-in organiser gets the one the
+    organiser serves; the organiser's choice of workspace is what is served."""
+    from . import auth
+
+    if auth.jury_mode() and not st.session_state.get("organiser"):
+        return service.served_workspace()
+    return Path(st.session_state.get("workspace_root", str(service.served_workspace() if auth.jury_mode()
+                                                          else demo_root())))
 
 
 def open_workspace(root: Path) -> None:
+    from . import auth
+
     st.session_state["workspace_root"] = str(root)
+    if auth.jury_mode():
+        service.set_served_workspace(root)
 
 
 def workspace() -> Workspace:

@@ -9,7 +9,7 @@ from gan_eval.gan import runs
 from gan_eval.gan.config import TrainConfig
 from gan_eval.workspace import service
 from gan_eval.workspace.service import BASELINE, GENERATED_CASES
-from ui import state
+from ui import auth, state
 
 st.subheader("Baseline GAN")
 ws = state.workspace()
@@ -43,7 +43,7 @@ with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_
                                  lr_g=lr_g, lr_d=lr_d, width=int(width), augment=augment, mode_seeking=mode_seeking,
                                  sample_every=int(sample_every))
             try:
-                st.session_state["gan-run"] = service.start_training(ws, config)
+                st.session_state["gan-run"] = service.start_training(ws, config, actor=auth.actor(ws))
                 st.rerun()
             except runs.RunLimitError as exc:
                 st.warning(str(exc))
@@ -96,7 +96,7 @@ if status["state"] in runs.ACTIVE_STATES:
 elif st.button(f"Generate {GENERATED_CASES} cases and add as submission '{BASELINE}'", type="primary",
                key="gan-generate"):
     with st.spinner(f"Generating {GENERATED_CASES} cases, validating and adding them to the workspace…"):
-        entry, report = service.add_gan_submission(ws, run_dir)
+        entry, report = service.add_gan_submission(ws, run_dir, actor=auth.actor(ws))
         state.start_evaluation(ws)
     st.success(f"Added '{BASELINE}' with {entry.n_accepted} cases; embedding and scoring run in the background. "
                "It appears on the Leaderboard and the Embedding map when done.")

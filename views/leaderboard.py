@@ -9,6 +9,7 @@ from gan_eval.csv_safe import dataframe_to_csv
 from gan_eval.figures import accuracy_gauge, gauge
 from gan_eval.metrics import registry
 from gan_eval.scoring import leaderboard_rows
+from gan_eval.workspace import service
 from ui import components, state
 
 ws = state.workspace()
@@ -30,9 +31,12 @@ components.failed_submissions(result)
 if not ranked:
     st.caption("Qualitative and final scores appear here once the reader study is closed (Reader study → Organiser).")
 
+exported = service.exportable(ws, result)
 downloads = st.columns(4)
-downloads[0].download_button("Download CSV", dataframe_to_csv(table).encode(), "leaderboard.csv", "text/csv")
-downloads[1].download_button("Download JSON", json.dumps(result, indent=2).encode(), "leaderboard.json",
+downloads[0].download_button("Download CSV", dataframe_to_csv(pd.DataFrame(leaderboard_rows(exported))
+                                                              .set_index("submission")).encode(),
+                             "leaderboard.csv", "text/csv")
+downloads[1].download_button("Download JSON", json.dumps(exported, indent=2).encode(), "leaderboard.json",
                              "application/json")
 
 names = [row["submission"] for row in rows]  # best first, so the gauges open on the leader

@@ -1,22 +1,34 @@
-"""Reader study: blinded rating of the cluster-selected cases, and the organiser's view."""
+"""Reader study: blinded rating of the cluster-selected cases, and the organiser's view.
+
+Jury mode: a reader (invite link) sees only the reading; the organiser only manages it (readers,
+progress, closing). Demo mode: the jury password and a typed name, both tabs, as a conference
+laptop needs."""
 
 import io
 
 import pandas as pd
 import streamlit as st
 
+from gan_eval import access
 from gan_eval import reader_scores as scale
 from gan_eval import reader_study as rs
+from gan_eval.access import Role
 from gan_eval.workspace import service
-from ui import components, state
+from ui import auth, components, state
 
 st.subheader("Reader study")
-configured = rs.jury_password(st.secrets)
-if configured is None:
-    st.warning(rs.JURY_PASSWORD_HELP)
-    st.stop()
+ws = state.workspace()
+role = auth.role(ws)
 
-if "reader" not in st.session_state:
+
+def demo_sign_in() -> str | None:
+    """Demo mode keeps the jury password and a typed name (no access control: see the notice)."""
+    configured = rs.jury_password(st.secrets)
+    if configured is None:
+        st.warning(rs.JURY_PASSWORD_HELP)
+        st.stop()
+    if "reader" in st.session_state:
+        return st.session_state["reader"]
     with st.form("sign-in"):
         reader = st.text_input("Your name (as it should appear in the study)")
         password = st.text_input("Jury password", type="password")
@@ -34,18 +46,27 @@ if "reader" not in st.session_state:
                     st.rerun()
     st.stop()
 
-ws = state.workspace()
+
+if role is Role.DEMO:
+    reader = demo_sign_in()
+elif role is Role.READER:
+    reader = auth.reader(ws).name
+else:
+    reader = None  # the organiser manages the reading; readers read
+
 result = components.evaluation(ws)
 if result is None:
     st.stop()
 service.sync_reading_pool(ws, result)
 selection = service.reading_selection(result)
 study = service.reader_study(ws)
-reader = st.session_state["reader"]
-st.caption(f"Signed in as **{components.text(reader)}**.")
-reading, organiser = st.tabs(["Read cases", "Organiser"])
+if reader is not None:
+    st.caption(f"Signed in as **{components.text(reader)}**.")
+tabs = {Role.DEMO: ["Read cases", "Organiser"], Role.READER: ["Read cases"], Role.ORGANISER: ["Organiser"]}[role]
+panels = dict(zip(tabs, st.tabs(tabs)))
 
-with reading:
+
+def read_cases(reader: str) -> None:
     order = study.reader_order(reader)
     rated, total = study.progress(reader)
     st.progress(rated / total if total else 0.0, text=f"{rated} of {total} cases rated")
@@ -85,33 +106,100 @@ with reading:
             st.session_state["reading-item"] = order[position - 1]
             st.rerun()
 
-with organiser:
-    progress = study.progress_all()
+
+
+def own_ratings(reader: str) -> None:
+    """After closing, a reader sees the ratings they gave (and nobody else's)."""
+    mine = [r for r in study.ratings(selected=selection) if r.reader == study.reader_name(reader)]
+    if mine:
+        st.dataframe(pd.DataFrame([r._asdict() for r in mine]).drop(columns=["team"], errors="ignore"),
+                     hide_index=True)
+
+
+def organise() -> None:
+    audit = access.AuditLog(ws.audit_log)
+    invites = access.Invites(ws.access_db)
+    invited = [r for r in invites.readers() if r.active] if role is Role.ORGANISER else []
+    progress = study.progress_by_team([r.name for r in invited])
     st.markdown("#### Reading progress")
     if progress:
-        st.dataframe(pd.DataFrame([{"reader": r, "rated": n, "total": t} for r, (n, t) in progress.items()]),
-                     hide_index=True)
+        st.dataframe(pd.DataFrame({reader: {team: f"{rated}/{total}" for team, (rated, total) in teams.items()}
+                                   for reader, teams in progress.items()}).T, width="stretch")
     else:
-        st.info("No ratings yet.")
-    closed = st.toggle("Reading closed (results un-blinded)", value=study.is_closed(), key="reading-closed")
-    if closed != study.is_closed():
-        study.close_reading() if closed else study.reopen()
-        st.rerun()
-    if closed:
-        qualitative = study.qualitative_scores(selected=selection)
-        agreement = study.agreement(selected=selection)
-        agreement_text = (f"ICC(2,1) {agreement.icc:.2f}, Kendall's W {agreement.kendall_w:.2f} "
-                          f"({agreement.n_readers} readers, {agreement.n_cases} cases)"
-                          if agreement.reason is None else agreement.reason)
-        st.markdown(f"#### Qualitative scores (0–20) · agreement: {agreement_text}")
-        st.dataframe(pd.DataFrame(study.criterion_means(selected=selection)).T.assign(
-            qualitative=pd.Series(qualitative)))
-        n_stale = len(study.stale_items())
-        if n_stale:
-            st.caption(f"{n_stale} rated case(s) no longer selected: ratings kept, in the CSV (stale = 1), "
-                       "left out of the scores.")
-        buffer = io.StringIO()
-        study.export_csv(buffer, selected=selection)
-        st.download_button("Download ratings (CSV)", buffer.getvalue().encode(), "reader_study.csv", "text/csv")
-    else:
+        st.info("No reader yet.")
+    if role is Role.ORGANISER:
+        manage_readers(invites, audit)
+
+    if not study.is_closed():
+        missing = scale.unread_summary(progress) if progress else ["no case has been read"]
+        if missing:
+            st.warning("Not everything is read: " + "; ".join(components.text(line) for line in missing) + ".")
+        sure = not missing or st.checkbox("Close anyway, with these cases unread", key="close-anyway")
+        if st.button("Close reading and un-blind the results", disabled=not sure, key="close-reading"):
+            study.close_reading()
+            audit.append(auth.actor(ws), "close reading", unread=missing)
+            st.rerun()
         st.caption("Team results stay hidden while reading is open.")
+        return
+    if st.button("Reopen reading", key="reopen-reading"):
+        study.reopen()
+        audit.append(auth.actor(ws), "reopen reading")
+        st.rerun()
+    qualitative = study.qualitative_scores(selected=selection)
+    agreement = study.agreement(selected=selection)
+    agreement_text = (f"ICC(2,1) {agreement.icc:.2f}, Kendall's W {agreement.kendall_w:.2f} "
+                      f"({agreement.n_readers} readers, {agreement.n_cases} cases)"
+                      if agreement.reason is None else agreement.reason)
+    st.markdown(f"#### Qualitative scores (0–20) · agreement: {agreement_text}")
+    st.dataframe(pd.DataFrame(study.criterion_means(selected=selection)).T.assign(
+        qualitative=pd.Series(qualitative)))
+    n_stale = len(study.stale_items())
+    if n_stale:
+        st.caption(f"{n_stale} rated case(s) no longer selected: ratings kept, in the CSV (stale = 1), "
+                   "left out of the scores.")
+    buffer = io.StringIO()
+    study.export_csv(buffer, selected=selection)
+    st.download_button("Download ratings (CSV)", buffer.getvalue().encode(), "reader_study.csv", "text/csv")
+
+
+def manage_readers(invites: access.Invites, audit: access.AuditLog) -> None:
+    """Invite readers (each gets a personal link, shown once) and revoke invites."""
+    st.markdown("#### Readers")
+    with st.form("invite", clear_on_submit=True):
+        name = st.text_input("Reader's name", key="invite-name")
+        if st.form_submit_button("Create invite link") and name.strip():
+            try:
+                reader, token = invites.create(name)
+            except ValueError as exc:
+                st.error(components.text(exc))
+            else:
+                audit.append(auth.actor(ws), "invite reader", reader=reader.name)
+                st.session_state["new-invite"] = (reader.name, token)
+                st.rerun()  # the progress table above now lists the new reader
+    if "new-invite" in st.session_state:
+        name, token = st.session_state.pop("new-invite")
+        st.success(f"Invite for {components.text(name)}: send this link (it is shown only now).")
+        st.code(f"{auth.app_url()}?{auth.INVITE_PARAM}={token}", language=None)
+    active = [r for r in invites.readers() if r.active]
+    if active:
+        doomed = st.selectbox("Revoke the invite of", [r.name for r in active], key="revoke-name")
+        if st.button("Revoke", key="revoke"):
+            revoked = invites.revoke(next(r.id for r in active if r.name == doomed))
+            audit.append(auth.actor(ws), "revoke reader", reader=revoked.name)
+            st.rerun()
+    with st.expander("Audit log"):
+        entries = audit.entries()
+        if entries:
+            st.dataframe(pd.DataFrame(entries[::-1]), hide_index=True, width="stretch")
+        else:
+            st.caption("No organiser action yet.")
+
+
+if "Read cases" in panels:
+    with panels["Read cases"]:
+        read_cases(reader)
+        if study.is_closed():
+            own_ratings(reader)
+if "Organiser" in panels:
+    with panels["Organiser"]:
+        organise()

@@ -4,12 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from gan_eval.archives import UPLOAD_SUFFIXES, ArchiveError
-from gan_eval.backbones import BACKBONES, WeightsNotFoundError, resolve_weights
+from gan_eval.features.registry import BACKBONES
+from gan_eval.features.weights import InvalidWeightsError, WeightsNotFoundError, check_weights_file, resolve_weights
 from gan_eval.store import DiskFullError
 from gan_eval.workspace import service
-from ui import components, state
-
-UPLOAD_TYPES = [suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES]
+from ui import auth, components, state
 
 st.subheader("Workspace & upload")
 
@@ -43,25 +42,26 @@ with st.expander("Feature backbone", expanded=False):
     weights = st.text_input("Weights file (optional; otherwise the standard locations are searched)",
                             value=ws.weights or "", key="ws-weights")
     try:
-        found = resolve_weights(backbone, weights or None, allow_download=False)
-        st.success(f"Weights found: `{found}`")
+        if weights:  # a path typed here is judged by its content only, and the answer names no file
+            check_weights_file(backbone, weights)
+            st.success("Valid weights file.")
+        else:
+            st.success(f"Weights found: `{resolve_weights(backbone, allow_download=False)}`")
         usable = True
-    except WeightsNotFoundError as exc:
+    except (WeightsNotFoundError, InvalidWeightsError) as exc:
         st.warning(str(exc))
         usable = False
     if st.button("Use this backbone", disabled=not usable or (backbone == ws.backbone and (weights or None) == ws.weights)):
         ws.set_backbone(backbone, weights or None)
         st.rerun()
 
-
 # -- upload --------------------------------------------------------------------------------------
 OUTCOMES = "upload-outcomes"  # what the last uploads gave, kept until dismissed (scoring reruns the page)
-
 
 def add_upload(team: str | None, upload, replace: bool) -> None:
     """Store the upload in the workspace, validate it and register it; keep the outcome to show."""
     try:
-        entry, report = service.add_upload(ws, team, upload, upload.name, replace=replace)
+        entry, report = service.add_upload(ws, team, upload, upload.name, replace=replace, actor=auth.actor(ws))
     except (ArchiveError, ValueError, DiskFullError) as exc:
         message = (f"**{components.text(upload.name)}** was not added: {components.text(exc)}. "
                    "Nothing in the workspace was changed.")
@@ -71,14 +71,15 @@ def add_upload(team: str | None, upload, replace: bool) -> None:
     st.session_state[OUTCOMES].append({"success": f"{components.text(upload.name)}: added as {label} with "
                                                   f"{entry.n_accepted} cases.", "report": report.to_json()})
 
-
 def show_report(report: dict) -> None:
     st.caption(f"{report['accepted']} cases accepted, {len(report['rejected'])} rejected.")
     if report["rejected"]:
         st.dataframe(pd.DataFrame(report["rejected"]), width="stretch", hide_index=True)
+    if report.get("notes"):  # accepted cases worth a look, such as masks for some sequences only
+        st.caption(f"Notes on {len(report['notes'])} accepted cases:")
+        st.dataframe(pd.DataFrame(report["notes"]), width="stretch", hide_index=True)
     for error in report.get("errors", []):
         st.warning(components.text(error))
-
 
 st.markdown("#### Add case archives")
 st.caption("`.zip`, `.tar`, `.tar.gz` or `.npz`/`.npy`: one `.npz` per case (keys `t1_arterial`, `t1_portal`, `t2`, "
@@ -87,13 +88,13 @@ st.caption("`.zip`, `.tar`, `.tar.gz` or `.npz`/`.npy`: one `.npz` per case (key
 st.session_state.setdefault(OUTCOMES, [])
 real_col, sub_col = st.columns(2)
 with real_col, st.form("upload-real", clear_on_submit=True):
-    real_upload = st.file_uploader("Real cases", type=UPLOAD_TYPES, key="up-real")
+    real_upload = st.file_uploader("Real cases", type=list(UPLOAD_SUFFIXES), key="up-real")
     replace_real = ws.real is not None and st.checkbox("Replace the current real set", key="up-real-replace")
     if st.form_submit_button("Validate and set as real set") and real_upload is not None:
         st.session_state[OUTCOMES] = []
         add_upload(None, real_upload, replace_real)
 with sub_col, st.form("upload-subs", clear_on_submit=True):
-    uploads = st.file_uploader("Submissions (one archive per team; several at once)", type=UPLOAD_TYPES,
+    uploads = st.file_uploader("Submissions (one archive per team; several at once)", type=list(UPLOAD_SUFFIXES),
                                accept_multiple_files=True, key="up-subs")
     teams = st.text_input("Team names, comma-separated in upload order (default: file names)", key="up-teams")
     replace_subs = st.checkbox("Replace submissions that have the same team name", key="up-subs-replace")
@@ -133,7 +134,7 @@ else:
             doomed = st.selectbox("Remove submission", list(ws.submissions), key="ws-remove")
             sure = st.checkbox(f"Yes, remove {doomed} from this workspace", key="ws-remove-sure")
             if st.button(f"Remove {doomed}", key="ws-remove-btn", disabled=not sure):
-                ws.remove_submission(doomed)
+                service.remove_submission(ws, doomed, actor=auth.actor(ws))
                 st.rerun()
     if components.evaluation(ws) is not None:
         st.success("Embeddings and scores are up to date: see the Leaderboard.")

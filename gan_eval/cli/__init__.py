@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("validate", "demo", "embed", "score", "select", "train", "generate")
+COMMANDS = ("validate", "demo", "embed", "score", "select", "train", "generate", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

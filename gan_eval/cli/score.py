@@ -3,11 +3,12 @@
 
 Embeds (through the cache) or loads every set, scores each submission against the real set
 (gan_eval.scoring.evaluate), prints the leaderboard with its backbone and seed, and writes the JSON.
-A PATH is an archive or folder of cases, a ``.npy`` ``(n, d)`` embedding matrix, or an embedding
-``.npz``. ``--qualitative FILE`` folds in the reader study's 0-20 scores (a JSON object
-``{NAME: score}``) for final scores and ranks. Exit codes: 0 done, 1 some submissions could not be
-scored (named on stderr and under ``failed`` in the JSON; the others are scored and ranked),
-2 bad input (message, no traceback).
+A PATH is an archive or folder of cases, embedded from its images, or ``emb:FILE``: a ``.npy``
+``(n, d)`` embedding matrix or an embedding ``.npz``, loaded as is (see gan_eval.cli.embed).
+``--qualitative FILE`` folds in the reader study's 0-20 scores (a JSON object ``{NAME: score}``)
+for final scores and ranks. Exit codes: 0 done, 1 some submissions could not be scored (named on
+stderr and under ``failed`` in the JSON; the others are scored and ranked), 2 bad input (message,
+no traceback).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from .embed import add_backbone_arguments
+from .embed import INPUT_HELP, Source, add_backbone_arguments
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1  # the others were scored; the failed ones are named on stderr and in the JSON
@@ -28,11 +29,11 @@ class BadInput(Exception):
     """An input the command refuses; its message is printed as is."""
 
 
-def _name_path(text: str) -> tuple[str, Path]:
+def _name_path(text: str) -> tuple[str, Source]:
     name, sep, path = text.partition("=")
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
-    return name, Path(path)
+    return name, Source.parse(path)
 
 
 def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,9 +46,9 @@ def add_embedding_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("score", help="score submissions against the real set: leaderboard and JSON")
-    p.add_argument("--real", type=Path, required=True, metavar="PATH", help="the real cases (or their embeddings)")
+    p.add_argument("--real", type=Source.parse, required=True, metavar="PATH", help=f"the real cases: {INPUT_HELP}")
     p.add_argument("--submission", type=_name_path, action="append", required=True, metavar="NAME=PATH",
-                   help="a submission and its cases (or embeddings); repeat for each submission")
+                   help="a submission and its cases (PATH as for --real); repeat for each submission")
     add_embedding_arguments(p)
     p.add_argument("--fid-max", type=float, metavar="F",
                    help="FID_max of FID_score = 1 - FID/FID_max (default: the largest FID among the submissions)")
@@ -56,20 +57,20 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def embed_input(path: Path, name: str, args: argparse.Namespace):
-    """The EmbeddingSet of ``path`` named ``name``; BadInput for anything unusable."""
+def embed_input(source: Source, name: str, args: argparse.Namespace):
+    """The EmbeddingSet of ``source`` named ``name``; BadInput for anything unusable."""
     from ..archives import ArchiveError
-    from ..backbones import WeightsNotFoundError
-    from ..cache import EmbeddingCache
-    from ..embed import EmbedInputError, embed_path
-    from .embed import TextProgress
+    from ..features.batching import EmbedInputError
+    from ..features.weights import WeightsNotFoundError
+    from ..store import DiskFullError
+    from .embed import TextProgress, embeddings_of, explain
 
     bar = TextProgress(f"embedding {name}")
     try:
-        emb = embed_path(path, backbone=args.backbone, weights=args.weights, device=args.device, progress=bar,
-                         cache=EmbeddingCache(args.cache) if args.cache else None, name=name)
-    except (FileNotFoundError, ArchiveError, EmbedInputError, ValueError) as exc:
-        raise BadInput(f"{'missing weights' if isinstance(exc, WeightsNotFoundError) else name}: {exc}") from exc
+        emb = embeddings_of(source, args, name, bar)
+    except (FileNotFoundError, ArchiveError, EmbedInputError, ValueError, DiskFullError) as exc:
+        raise BadInput(f"{'missing weights' if isinstance(exc, WeightsNotFoundError) else name}: "
+                       f"{explain(exc, source)}") from exc
     finally:
         bar.close()
     emb.name = name  # an embedding .npz would otherwise keep the name stored in it
@@ -79,10 +80,11 @@ def embed_input(path: Path, name: str, args: argparse.Namespace):
 def write_json(result: dict, path: Path | None) -> None:
     if path is None:
         return
+    from ..store import atomic_write_text
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    except OSError as exc:
+        atomic_write_text(path, json.dumps(result, indent=2, allow_nan=False) + "\n")
+    except OSError as exc:  # DiskFullError included: then nothing was written
         raise BadInput(f"cannot write {path}: {exc}") from exc
     print(f"wrote {path}")
 
@@ -128,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from ..cache import open_cache
     from ..evaluation import evaluate_cached
     from ..scoring import add_qualitative
+    from ..store import DiskFullError
 
     try:
         names = [name for name, _ in args.submission]
@@ -143,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
                 result = add_qualitative(result, qualitative)
         except ValueError as exc:
             raise BadInput(str(exc)) from exc
+        except DiskFullError as exc:  # storing the result
+            raise BadInput(exc.strerror) from exc
         print(format_leaderboard(result))
         write_json(result, args.json)
     except BadInput as exc:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
+from .embed import INPUT_HELP, Source
 from .score import EXIT_BAD_INPUT, EXIT_OK, BadInput, add_embedding_arguments, embed_input, write_json
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("select", help="pick the K cases nearest the K-means centres (for the reader study)")
-    p.add_argument("path", type=Path,
-                   help="an archive/folder of cases, a .npy (n, d) embedding matrix, or an embedding .npz")
+    p.add_argument("path", type=Source.parse, metavar="PATH", help=INPUT_HELP)
     p.add_argument("--k", type=int, default=10, help="number of clusters and of cases selected (default 10)")
     add_embedding_arguments(p)
     p.set_defaults(run=run)
@@ -26,14 +24,15 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..selection import select_cases
 
+    path = args.path.path
     try:
-        emb = embed_input(args.path, args.path.name, args)
+        emb = embed_input(args.path, path.name, args)
         try:
             chosen = select_cases(emb.features, k=args.k, seed=args.seed)
         except ValueError as exc:
-            raise BadInput(f"{args.path}: {exc}") from exc
+            raise BadInput(f"{path}: {exc}") from exc
         ids = [emb.case_ids[i] for i in chosen]
-        print(f"{len(ids)} cases nearest the K-means centres of {args.path.name} ({len(emb)} cases; "
+        print(f"{len(ids)} cases nearest the K-means centres of {path.name} ({len(emb)} cases; "
               f"backbone {emb.backbone}, seed {args.seed}):")
         for cluster, case_id in enumerate(ids):
             print(f"  cluster {cluster}: {case_id}")

@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("validate", help="check a case archive and list every rejected case and why")
     p.add_argument("path", type=Path, help="a .zip, .tar, .tar.gz, a folder, or an (N, 3, H, W) .npy/.npz")
     p.add_argument("--json", type=Path, metavar="OUT",
-                   help='also write {"accepted": n, "rejected": [{"case", "file", "reason"}], "errors": [...]}')
+                   help='also write {"accepted": n, "rejected": [{"case", "file", "reason"}], "errors": [...]}, '
+                        'plus "notes": [{"case", "file", "note"}] when any accepted case has one')
     p.set_defaults(run=run)
 
 

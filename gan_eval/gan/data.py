@@ -3,9 +3,10 @@
 A training image is ``(C, R, R)`` in [-1, 1]: the three sequences, each min-max normalised on
 its own (the challenge's preprocessing, so intensity scales of different scanners do not
 matter), plus, when every real case has masks, one lesion channel (-1 outside, +1 inside).
-The three per-sequence masks are merged into that one channel (their union): the sequences are
+The per-sequence masks are merged into that one channel (their union): the sequences are
 co-registered, so one lesion outline serves all three and the generator cannot make them
-disagree.
+disagree. A case with masks for some sequences only contributes the union of those it has
+(the planes of the others are zero).
 """
 
 from __future__ import annotations

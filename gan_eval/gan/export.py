@@ -9,11 +9,11 @@ import torch
 
 from gan_eval.archives import write_archive
 from gan_eval.cases import Case
+from gan_eval.features.device import torch_device
 
 from .data import tensor_to_cases
 from .model import Generator
 from .runs import CHECKPOINT
-from .train import resolve_device
 
 
 def load_generator(run_dir: str | Path, device: str = "auto") -> Generator:
@@ -25,7 +25,7 @@ def load_generator(run_dir: str | Path, device: str = "auto") -> Generator:
     config = checkpoint["config"]
     G = Generator(config["resolution"], checkpoint["channels"], config["z_dim"], config["width"])
     G.load_state_dict(checkpoint["G_ema"])
-    return G.to(resolve_device(device), memory_format=torch.channels_last).eval().requires_grad_(False)
+    return G.to(torch_device(device), memory_format=torch.channels_last).eval().requires_grad_(False)
 
 
 def generate_cases(G: Generator, n: int, seed: int = 0, batch_size: int = 64, prefix: str = "gan") -> Iterator[Case]:

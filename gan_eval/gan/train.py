@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from gan_eval import archives
 from gan_eval.cases import Case
+from gan_eval.features.device import torch_device
 from gan_eval.store import atomic_path
 
 from .config import TrainConfig
@@ -46,14 +47,6 @@ def mode_seeking_penalty(images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     image_distance = (images[:half] - images[half:2 * half]).abs().flatten(1).mean(1)
     latent_distance = (z[:half] - z[half:2 * half]).abs().mean(1)
     return 1.0 / ((image_distance / latent_distance).mean() + 1e-5)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available; use 'cpu' or 'auto'")
-    return torch.device(name)
 
 
 def load_real(config: TrainConfig) -> tuple[list[Case], int]:
@@ -111,7 +104,7 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
     deterministic = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
     try:
         status("starting")
-        dev = resolve_device(config.device)
+        dev = torch_device(config.device)
         # Bit-exact on CPU. CUDA lacks deterministic kernels for some ops used here (nearest
         # upsampling's backward): a GPU run is reproducible only up to float rounding.
         torch.use_deterministic_algorithms(dev.type == "cpu")

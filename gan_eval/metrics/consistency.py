@@ -11,10 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 GRID = 64  # edges are compared on a GRID x GRID grid: coarse enough to ignore noise
+# Images with values beyond 2**_MAX_EXPONENT (finite float64 up to ~1.8e308) are scaled down by
+# a power of two first, which is exact and changes nothing below (the map is min-max normalised):
+# otherwise the block sums and hi - lo overflow to inf and the consistency is NaN.
+_MAX_EXPONENT = 1000
 
 
 def _edge_map(image: np.ndarray) -> np.ndarray:
     img = image.astype(np.float64)
+    exponent = int(np.frexp(np.abs(img).max())[1])
+    if exponent > _MAX_EXPONENT:
+        img = np.ldexp(img, _MAX_EXPONENT - exponent)
     h, w = img.shape
     # Area-average down to at most GRID x GRID (crop to a multiple of the block size first).
     by, bx = max(h // GRID, 1), max(w // GRID, 1)

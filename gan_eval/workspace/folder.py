@@ -6,6 +6,8 @@
     <root>/cache/                the one cache (gan_eval.cache): embeddings, evaluations keyed by
                                  everything that determines them, 2D maps
     <root>/reader_study.sqlite   blinded reader scores
+    <root>/access.sqlite         invited readers (token hashes), jury mode
+    <root>/audit.jsonl           organiser actions, append-only
     <root>/gan_runs/             baseline GAN runs
 
 A set is validated before it is registered; a refused archive changes nothing that was stored.
@@ -19,20 +21,22 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..archives import ArchiveError, ValidationReport, read_cases
+from ..archives import (ArchiveError, ValidationReport, accepted_cases, iter_cases, read_cases, upload_suffix,
+                        validate, write_archive)
+from ..archives.stored import StoredCases
 from ..cases import CaseSet
-from ..store import atomic_copy, atomic_write_text, file_sha256
+from ..store import atomic_copy, atomic_write_text, file_sha256, scratch_path
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 REAL = "real"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".npz", ".npy")
 
 
 def default_home() -> Path:
@@ -51,17 +55,42 @@ class SetEntry:
     n_accepted: int
     n_rejected: int
     added_at: float
+    source_sha256: str | None = None  # of the file as uploaded (what a team can check); None before it was kept
+    standard: bool = False            # stored as the standard archive the workspace wrote (random access)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
 
 
-def _suffix(filename: str) -> str:
-    lower = filename.lower()
-    for suffix in _ARCHIVE_SUFFIXES:
-        if lower.endswith(suffix):
-            return suffix
-    raise ArchiveError(f"{filename}: unsupported archive type (expected one of {', '.join(_ARCHIVE_SUFFIXES)})")
+def _place(source: Path, path: Path, move: bool) -> None:
+    """Put the upload at ``path`` (a name with its suffix) without copying its bytes when possible."""
+    if move:
+        os.replace(source, path)
+        return
+    try:
+        os.link(source, path)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(source, path)
+
+
+def _rewrite(source: Path, out: Path, filename: str) -> ValidationReport:
+    """Stream ``source``'s accepted cases into the standard archive ``out``; the validation report
+    (named after the file as the user knows it, not its stored hash)."""
+    report = ValidationReport(source=filename)
+    try:
+        write_archive(accepted_cases(iter_cases(source), report), out)
+    except ArchiveError as exc:
+        raise ArchiveError(filename, exc.reason) from None
+    return report
+
+
+def _same_cases(rewritten: Path, report: ValidationReport) -> bool:
+    """Whether the standard archive reads back as exactly the accepted cases, ids and order."""
+    try:
+        again = validate(rewritten)
+    except ArchiveError:
+        return False
+    return not again.rejected and [cid for cid, _ in again.accepted] == [cid for cid, _ in report.accepted]
 
 
 class SetExistsError(ValueError):
@@ -178,43 +207,43 @@ class Workspace:
                     move: bool = False, replace: bool = False) -> tuple[SetEntry, ValidationReport]:
         """Validate ``source`` and register it as the real set (``name == 'real'``) or a submission.
 
-        The archive is copied (moved, with ``move=True``, for files made for the workspace) into
-        ``archives/`` under its sha256 first, so the stored copy is exactly what was validated.
-        Raises ArchiveError (archive refused, or no valid case), ValueError (bad team name) and
+        What is stored is what was read: the accepted cases re-written as the standard archive
+        (``write_archive``: pixels and masks only, so DICOM tags and anything else in the upload
+        never reach the disk), streamed one case at a time. Only when the cases' ids cannot be
+        archive entry names (a stacked array's ids may hold anything) is the upload itself kept:
+        such inputs hold nothing but arrays. The upload's own sha256 is kept in the entry.
+
+        Raises ArchiveError (archive refused, or no valid case), ValueError (bad team name),
         SetExistsError (the name is taken and ``replace`` is false, or it differs from a
-        registered name only in case or spaces); in every case the workspace is left as it was.
-        A set is replaced only with ``replace=True``, never by a name collision.
+        registered name only in case or spaces) and DiskFullError; in every case the workspace
+        is left as it was. A set is replaced only with ``replace=True``, never by a name collision.
         """
         source = Path(source)
         filename = filename or source.name
         if name != REAL:
             name = check_team_name(name)
         self._check_replacement(name, replace)
-        suffix = _suffix(filename)
-        sha = file_sha256(source)
-        stored = self.root / "archives" / f"{sha}{suffix}"
-        newly_stored = not stored.exists()
-        if newly_stored:
-            atomic_copy(source, stored, move=move)
-        try:
-            try:
-                case_set, report = read_cases(stored, name=filename)
-            except ArchiveError as exc:  # name the file as the user knows it, not its stored hash
-                raise ArchiveError(filename, exc.reason) from None
-            report.source = filename
-            if len(case_set) == 0:
+        suffix = upload_suffix(filename)  # the suffix tells a numpy .npz from a zip container
+        source_sha = file_sha256(source)
+        with scratch_path(self.root / "incoming", suffix) as named, \
+                scratch_path(self.root / "incoming", ".zip") as rewritten:
+            _place(source, named, move)
+            report = _rewrite(named, rewritten, filename)
+            if len(report.accepted) == 0:
                 raise ArchiveError(filename, f"no valid case found ({len(report.rejected)} rejected: "
                                              f"{report.rejected[0].reason if report.rejected else 'none'})")
-            if name == REAL and len(case_set) < 2:
-                raise ArchiveError(filename, f"the real set needs at least 2 valid cases, found {len(case_set)}")
-        except Exception:
-            if newly_stored and not self._is_referenced(sha):
-                stored.unlink(missing_ok=True)
-            raise
+            if name == REAL and len(report.accepted) < 2:
+                raise ArchiveError(filename, f"the real set needs at least 2 valid cases, found {len(report.accepted)}")
+            kept = rewritten if _same_cases(rewritten, report) else named
+            sha = file_sha256(kept)
+            stored = self.root / "archives" / f"{sha}{'.zip' if kept == rewritten else suffix}"
+            if not stored.exists():
+                atomic_copy(kept, stored, move=True)
         report_json = report.to_json() | {"accepted_cases": [cid for cid, _ in report.accepted], "filename": filename}
         atomic_write_text(self.root / "reports" / f"{sha}.json", json.dumps(report_json, indent=2))
         entry = SetEntry(name=name, archive=str(stored.relative_to(self.root)), sha256=sha, filename=filename,
-                         n_accepted=len(case_set), n_rejected=len(report.rejected), added_at=time.time())
+                         n_accepted=len(report.accepted), n_rejected=len(report.rejected), added_at=time.time(),
+                         source_sha256=source_sha, standard=kept == rewritten)
 
         replaced: list[dict] = []
 
@@ -255,7 +284,11 @@ class Workspace:
         self._update(lambda data: data["submissions"].pop(name, None))
         self._drop_if_unreferenced(entry.to_json())
 
-    def case_set(self, name: str) -> CaseSet:
+    def case_set(self, name: str) -> CaseSet | StoredCases:
+        """The cases of a set: read one at a time on demand from a standard archive (memory flat in
+        the set's size), else all at once."""
+        if self.entry(name).standard:
+            return StoredCases(self.archive_path(name), name)
         case_set, _ = read_cases(self.archive_path(name), name=name)
         return case_set
 
@@ -273,3 +306,13 @@ class Workspace:
     @property
     def gan_runs_dir(self) -> Path:
         return self.root / "gan_runs"
+
+    @property
+    def access_db(self) -> Path:
+        """Invited readers (gan_eval.access.Invites)."""
+        return self.root / "access.sqlite"
+
+    @property
+    def audit_log(self) -> Path:
+        """Organiser actions, one JSON line each (gan_eval.access.AuditLog)."""
+        return self.root / "audit.jsonl"

@@ -20,7 +20,7 @@ from ..archives import ValidationReport
 from ..diagnosis import nearest_real
 from ..embedding_set import EmbeddingSet
 from ..progress import Progress
-from ..store import scratch_path
+from ..store import read_checked_json, scratch_path, write_checked_json
 from .demo import demo_root, open_demo_workspace
 from .folder import REAL, SetEntry, Workspace, check_team_name, default_home
 
@@ -47,6 +47,22 @@ def workspace_path(name: str, home: Path | None = None) -> Path:
     return (home or default_home()) / name
 
 
+def served_workspace(home: Path | None = None) -> Path:
+    """The workspace a jury server shows its readers and visitors: the one its organiser last
+    chose (``set_served_workspace``), else the demo."""
+    pointer = read_checked_json((home or default_home()) / "served.json")
+    if isinstance(pointer, dict) and isinstance(pointer.get("workspace"), str):
+        try:
+            return workspace_path(pointer["workspace"], home)
+        except ValueError:
+            pass  # a pointer edited by hand to something that is not a workspace name
+    return demo_root() if home is None else home / "demo"
+
+
+def set_served_workspace(root: Path, home: Path | None = None) -> None:
+    write_checked_json((home or default_home()) / "served.json", {"workspace": Path(root).name})
+
+
 def is_demo(ws: Workspace) -> bool:
     return ws.root.resolve() == demo_root().resolve()
 
@@ -66,8 +82,14 @@ def can_evaluate(ws: Workspace) -> bool:
 
 # ------------------------------------------------------------------------------------------ uploads
 
+def _audit(ws: Workspace, actor: str, action: str, **details: object) -> None:
+    from ..access import AuditLog
+
+    AuditLog(ws.audit_log).append(actor, action, **details)
+
+
 def add_upload(ws: Workspace, team: str | None, stream: BinaryIO, filename: str,
-               replace: bool = False) -> tuple[SetEntry, ValidationReport]:
+               replace: bool = False, actor: str = "cli") -> tuple[SetEntry, ValidationReport]:
     """Store an uploaded file in the workspace, validate it and register it: as the real set when
     ``team`` is None, else as that team's submission (a team can never be called "real").
 
@@ -79,10 +101,19 @@ def add_upload(ws: Workspace, team: str | None, stream: BinaryIO, filename: str,
     with scratch_path(ws.root / "incoming", ".upload") as tmp:
         with open(tmp, "wb") as f:
             shutil.copyfileobj(stream, f)
-        return ws.add_archive(name, tmp, filename=filename, move=True, replace=replace)
+        entry, report = ws.add_archive(name, tmp, filename=filename, move=True, replace=replace)
+    _audit(ws, actor, "upload", set=entry.name, filename=filename, sha256=entry.sha256, cases=entry.n_accepted,
+           rejected=entry.n_rejected, replaced=replace)
+    return entry, report
 
 
-def start_training(ws: Workspace, config) -> str:
+def remove_submission(ws: Workspace, name: str, actor: str = "cli") -> None:
+    entry = ws.entry(name)
+    ws.remove_submission(name)
+    _audit(ws, actor, "remove", set=name, sha256=entry.sha256)
+
+
+def start_training(ws: Workspace, config, actor: str = "cli") -> str:
     """Start a baseline GAN run on the real set; returns its name. At most the workspace's
     ``max_training_runs`` (default 1) train at once: RunLimitError beyond."""
     from ..gan import runs
@@ -91,6 +122,7 @@ def start_training(ws: Workspace, config) -> str:
         raise ValueError("the baseline GAN trains on the real set: the workspace has none yet")
     name = runs.new_run_name()
     runs.start_run(ws.archive_path(REAL), ws.gan_runs_dir / name, config, max_active=ws.max_training_runs)
+    _audit(ws, actor, "start training", run=name)
     return name
 
 
@@ -99,15 +131,17 @@ def team_name_from_filename(filename: str) -> str:
     return Path(filename).name.split(".")[0]
 
 
-def add_gan_submission(ws: Workspace, run_dir: Path, name: str = BASELINE,
-                       n: int = GENERATED_CASES) -> tuple[SetEntry, ValidationReport]:
+def add_gan_submission(ws: Workspace, run_dir: Path, name: str = BASELINE, n: int = GENERATED_CASES,
+                       actor: str = "cli") -> tuple[SetEntry, ValidationReport]:
     """Generate ``n`` cases from a run's EMA generator and register them as submission ``name``
     (replacing the baseline generated before: asking for new cases is the confirmation)."""
     from ..gan.export import generate
 
     with scratch_path(ws.root / "incoming", ".zip") as tmp:
         archive = generate(run_dir, n, tmp, seed=ws.seed)
-        return ws.add_archive(name, archive, filename=f"{name}.zip", move=True, replace=True)
+        entry, report = ws.add_archive(name, archive, filename=f"{name}.zip", move=True, replace=True)
+    _audit(ws, actor, "add baseline", set=name, run=Path(run_dir).name, sha256=entry.sha256)
+    return entry, report
 
 
 # ------------------------------------------------------------------------------------- leaderboard
@@ -134,6 +168,16 @@ def leaderboard(ws: Workspace, result: dict) -> dict:
         return result
     qualitative = study.qualitative_scores(selected=reading_selection(result))
     return add_qualitative(result, qualitative) if qualitative else result
+
+
+def exportable(ws: Workspace, result: dict) -> dict:
+    """The result as every export (JSON, CSV, report) gives it: while the reading is open, without
+    the cluster-selected cases, so that no download tells anyone which cases are being read."""
+    if reader_study(ws).is_closed():
+        return result
+    return {**result, "submissions": {name: {k: v for k, v in s.items() if k != "selected_cases"}
+                                      for name, s in result["submissions"].items()},
+            "reading": "open: the selected cases are withheld until the reading is closed"}
 
 
 def sync_reading_pool(ws: Workspace, result: dict) -> None:
@@ -209,6 +253,6 @@ def map_points(result: dict, embeddings: dict[str, EmbeddingSet], chosen: list[s
 
 
 def cuda_available() -> bool:
-    import torch
+    from ..features.device import resolve_device
 
-    return torch.cuda.is_available()
+    return resolve_device("auto") == "cuda"
