@@ -51,6 +51,7 @@ from .preprocess import preprocess_case
 BACKBONE = "radiomics"  # the feature space's id, like a backbone's
 LEVELS = 32
 _ANGLES = (0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4)
+_DENSE_JOINT = 1 << 16  # cells of a (level, size) histogram counted densely
 
 FIRST_ORDER = ("mean", "sd", "skewness", "kurtosis", "p10", "p50", "p90", "iqr", "mad", "robust_mad", "energy",
                "entropy", "uniformity")
@@ -97,9 +98,18 @@ def _entropy(p: np.ndarray) -> float:
     return float(-(p * np.log2(p)).sum())
 
 
+def _percentiles(ordered: np.ndarray, percents: tuple[float, ...]) -> np.ndarray:
+    """``np.percentile``'s linear interpolation on sorted values (a sort is ~5x faster here than
+    the partition np.percentile does, the images having many equal values)."""
+    position = np.array(percents) / 100.0 * (ordered.size - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, ordered.size - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
 def _first_order(x: np.ndarray, levels: np.ndarray) -> np.ndarray:
     v = x.ravel()
-    p10, p25, p50, p75, p90 = np.percentile(v, [10, 25, 50, 75, 90])
+    p10, p25, p50, p75, p90 = _percentiles(np.sort(v), (10, 25, 50, 75, 90))
     inner = v[(v >= p10) & (v <= p90)]
     hist = np.bincount(levels.ravel(), minlength=LEVELS) / v.size
     mean = v.mean()
@@ -139,13 +149,16 @@ def _size_features(grey: np.ndarray, size: np.ndarray, n_pixels: int) -> np.ndar
     """The eight run-length (or size-zone) features of runs (zones) with levels ``grey`` (0-based)
     and lengths (sizes) ``size``."""
     n = grey.size
-    by_grey = np.bincount(grey, minlength=LEVELS)
-    by_size = np.bincount(size)
-    joint = np.unique(grey * (size.max() + 1) + size, return_counts=True)[1] / n
-    g1 = grey + 1.0
-    return np.array([np.mean(1.0 / size.astype(float) ** 2), np.mean(size.astype(float) ** 2),
-                     (by_grey.astype(float) ** 2).sum() / n ** 2, (by_size.astype(float) ** 2).sum() / n ** 2,
-                     n / n_pixels, np.mean(1.0 / g1 ** 2), np.mean(g1 ** 2), _entropy(joint)])
+    by_grey = np.bincount(grey, minlength=LEVELS).astype(float)
+    by_size = np.bincount(size).astype(float)
+    longest = int(size.max()) + 1
+    # The (level, size) histogram, by counting when it is small (runs), else by sorting (zones).
+    joint_key = grey * longest + size
+    joint = np.bincount(joint_key) if LEVELS * longest <= _DENSE_JOINT else np.unique(joint_key, return_counts=True)[1]
+    s2 = size.astype(float) ** 2
+    g2 = (grey + 1.0) ** 2
+    return np.array([np.mean(1.0 / s2), np.mean(s2), (by_grey ** 2).sum() / n ** 2, (by_size ** 2).sum() / n ** 2,
+                     n / n_pixels, np.mean(1.0 / g2), np.mean(g2), _entropy(joint / n)])
 
 
 def _glrlm(levels: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ from gan_eval.metrics.bootstrap import N_BOOT, bootstrap_fid
 from gan_eval.metrics.consistency_summary import summarise_consistency
 from gan_eval.metrics.distinguishability import PERMUTATIONS, REPETITIONS, distinguishability
 from gan_eval.metrics.fid import frechet_distance
-from gan_eval.metrics.orientation import orientation_check
+from gan_eval.metrics.orientation_summary import orientation_check
 from gan_eval.store import content_key, source_digest
 
 UNITS = ("", "%", "yes/no")
