@@ -44,7 +44,7 @@ import copy
 import dataclasses
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
@@ -59,9 +59,10 @@ from gan_eval.metrics.frd import frechet_radiomic_distance, rank_agreement, stan
 from gan_eval.metrics.inputs import embeddings
 from gan_eval.metrics.memorisation import ALPHA
 from gan_eval.metrics.noise_floor import noise_floor
-from gan_eval.metrics.rank_confidence import RankConfidence, deviation_scale, quantitative_resamples, \
-    rank_confidence, ranks_of
+from gan_eval.metrics.rank_confidence import RankConfidence, quantitative_resamples, rank_confidence, ranks_of
 from gan_eval.radiomics import BACKBONE as RADIOMICS
+from gan_eval.reader_resampling import qualitative_resamples
+from gan_eval.reader_scores import Rating
 
 QUALITATIVE_MAX = 20.0  # five criteria rated 0-4 per case
 
@@ -290,11 +291,15 @@ def _ranks(scores: Mapping[str, float | None]) -> dict[str, int | None]:
     return {name: None if v is None else 1 + sum(other > v for other in present) for name, v in scores.items()}
 
 
-def add_qualitative(result: dict, qualitative: Mapping[str, float]) -> dict:
+def add_qualitative(result: dict, qualitative: Mapping[str, float], ratings: Iterable[Rating] | None = None) -> dict:
     """A copy of ``evaluate``'s result with the reader study's scores (0-20 per submission) folded in.
 
     Adds ``qualitative_score``, ``qualitative_normalised`` (/20), ``final_score`` and ``rank`` to every
-    submission: null for those absent from ``qualitative`` (see the module docstring).
+    submission: null for those absent from ``qualitative`` (see the module docstring). Given the
+    rating rows the scores come from (the same selection), also the final score's rank
+    confidence: ``final_rank_probabilities`` and ``final_rank_ci95`` per submission and
+    ``rank_confidence["final_pairwise"]``, from the quantitative resamples paired draw by draw
+    with resampled readers and cases (``reader_resampling``).
     """
     unknown = sorted(set(qualitative) - set(result["submissions"]))
     if unknown:
@@ -312,7 +317,26 @@ def add_qualitative(result: dict, qualitative: Mapping[str, float]) -> dict:
             (quantitative + float(q) / QUALITATIVE_MAX) / 2.0
     for name, r in _ranks({n: s["final_score"] for n, s in out["submissions"].items()}).items():
         out["submissions"][name]["rank"] = r
+    if ratings is not None:
+        _final_rank_confidence(out, qualitative, ratings)
     return out
+
+
+def _final_rank_confidence(result: dict, qualitative: Mapping[str, float], ratings: Iterable[Rating]) -> None:
+    """``final_rank_*`` per submission and ``final_pairwise`` (``add_qualitative``), in place."""
+    records, confidence = result["submissions"], result["rank_confidence"]
+    for r in records.values():
+        r["final_rank_probabilities"], r["final_rank_ci95"] = None, None
+    teams = [t for t in confidence["teams"] if records[t]["final_score"] is not None]
+    confidence["final_pairwise"] = {}
+    if not teams:
+        return
+    quantitative = np.array(confidence["resampled"])[:, [confidence["teams"].index(t) for t in teams]]
+    raw = qualitative_resamples(ratings, teams, len(quantitative), seed=result["seed"])
+    readers = np.array([qualitative[t] for t in teams]) + (raw - raw.mean(axis=0))
+    final = ranks_of(teams, (quantitative + readers / QUALITATIVE_MAX) / 2.0, seed=result["seed"])
+    _write_ranks(records, final, "final_rank_probabilities", "final_rank_ci95")
+    confidence["final_pairwise"] = _pairwise(final)
 
 
 def leaderboard_rows(result: dict) -> list[dict]:
