@@ -59,6 +59,7 @@ from gan_eval.metrics.frd import frechet_radiomic_distance, rank_agreement, stan
 from gan_eval.metrics.inputs import embeddings
 from gan_eval.metrics.memorisation import ALPHA
 from gan_eval.metrics.noise_floor import noise_floor
+from gan_eval.metrics.pool import Pool
 from gan_eval.metrics.rank_confidence import RankConfidence, quantitative_resamples, rank_confidence, ranks_of
 from gan_eval.radiomics import BACKBONE as RADIOMICS
 from gan_eval.reader_resampling import qualitative_resamples
@@ -134,8 +135,14 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
         real_x, gated = _standardised(real_x, gated)
 
     scored: dict[str, SubmissionScores] = {}
+    pools: dict[str, Pool] = {}  # each submission's shared matrices, for the rank confidence too
     for done, (name, (sub, x)) in enumerate(gated.items(), start=len(failed) + 1):
-        scored[name] = _score_submission(real, real_x, sub, x, seed, chosen, strict)
+        inputs = registry.SubmissionInputs(
+            real=real_x, generated=x, real_ids=real.case_ids, generated_ids=sub.case_ids,
+            real_consistency=real.consistency, generated_consistency=sub.consistency, seed=seed, settings=chosen,
+            real_orientation=real.orientation, generated_orientation=sub.orientation)
+        scored[name] = _score_submission(inputs, sub, strict)
+        pools[name] = inputs.pool
         if progress is not None:
             progress(done, len(submissions), name)
     if not scored:
@@ -166,12 +173,13 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
         "submissions": records,
         "sizes_differ": len(sizes) > 1,
         "fid_matched_n": chosen["fid_matched_n"],
-        "rank_confidence": _rank_confidence(real_x, {n: gated[n][1] for n in records}, records, seed, chosen),
+        "rank_confidence": _rank_confidence(real_x, {n: gated[n][1] for n in records}, records, seed, chosen, pools),
         "noise_floor": {},
         "noise_floor_spread": {},
         **_feature_spaces(real, records, other_spaces or {}),
     }
-    floor = noise_floor(real_x, splits=int(chosen["noise_floor_splits"]), seed=seed)
+    with threadpool_limits(limits=1):  # small matrices: threads only add overhead (see _score_submission)
+        floor = noise_floor(real_x, splits=int(chosen["noise_floor_splits"]), seed=seed)
     result["noise_floor"] = {key: v.mean for key, v in floor.items()}
     result["noise_floor_spread"] = {key: v.sd for key, v in floor.items()}
     result["noise_floor_sizes"] = {"reference": len(real_x) // 2, "compared": len(real_x) // 2,
@@ -192,12 +200,7 @@ def _standardised(real_x: np.ndarray, gated: dict) -> tuple[np.ndarray, dict]:
                                                     for name, (sub, x) in gated.items()}
 
 
-def _score_submission(real: EmbeddingSet, real_x: np.ndarray, sub: EmbeddingSet, x: np.ndarray, seed: int,
-                      settings: Mapping[str, object], strict: bool) -> SubmissionScores:
-    inputs = registry.SubmissionInputs(
-        real=real_x, generated=x, real_ids=real.case_ids,
-        generated_ids=sub.case_ids, real_consistency=real.consistency, generated_consistency=sub.consistency,
-        seed=seed, settings=settings, real_orientation=real.orientation, generated_orientation=sub.orientation)
+def _score_submission(inputs: registry.SubmissionInputs, sub: EmbeddingSet, strict: bool) -> SubmissionScores:
     values: dict[str, object] = {}
     errors: dict[str, str] = {}
     # One BLAS/OpenMP thread: the matrices are ~1000 x 1280, too small for threads to pay off,
@@ -224,7 +227,7 @@ def _chance_warning(record: dict, settings: Mapping[str, object]) -> None:
 
 
 def _rank_confidence(real_x: np.ndarray, generated: Mapping[str, np.ndarray], records: dict, seed: int,
-                     settings: Mapping[str, object]) -> dict:
+                     settings: Mapping[str, object], pools: Mapping[str, Pool]) -> dict:
     """Per-submission rank probabilities and intervals (written into ``records``) and the
     top-level ``rank_confidence`` record."""
     fraction = float(settings["rank_fraction"])
@@ -241,7 +244,7 @@ def _rank_confidence(real_x: np.ndarray, generated: Mapping[str, np.ndarray], re
     with threadpool_limits(limits=1):
         raw = quantitative_resamples(real_x, {n: generated[n] for n in ranked}, resamples=info["resamples"],
                                      fraction=fraction, batch_size=int(settings["diversity_batch_size"]),
-                                     repetitions=int(settings["rank_repetitions"]), seed=seed)
+                                     repetitions=int(settings["rank_repetitions"]), seed=seed, pools=pools)
     confidence = rank_confidence({n: records[n]["quantitative_score"] for n in ranked}, raw, fraction, seed)
     _write_ranks(records, confidence, "rank_probabilities", "rank_ci95")
     info["pairwise"] = _pairwise(confidence)

@@ -6,7 +6,7 @@ times and the rank confidence subsamples them; both need the same protocol (gene
 batches, each batch joined with every real case, leave-one-out nearest neighbour, real neighbour
 wins exact ties) for a labelling given as index arrays into a distance matrix computed once.
 
-For a batch B joined with the real cases R (distances ``d`` from ``distances.pooled``):
+For a batch B joined with the real cases R (distances ``d`` from ``distances.PooledDistances``):
 
 - a real case r is correct when its nearest other real case is at least as close as its nearest
   member of B:  min_{r' in R, r' != r} d(r, r') <= min_{b in B} d(r, b);

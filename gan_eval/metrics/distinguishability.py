@@ -37,12 +37,11 @@ import numpy as np
 
 from gan_eval.metrics.batched_nn import Labelling, protocol_batches
 from gan_eval.metrics.chance import chance_accuracy
-from gan_eval.metrics.distances import pooled
 from gan_eval.metrics.diversity import BATCH_SIZE
-from gan_eval.metrics.gram_fid import PoolGram
 from gan_eval.metrics.inputs import embedding_pair, rng
+from gan_eval.metrics.pool import Pool
 
-PERMUTATIONS = 200
+PERMUTATIONS = 100  # p-values to 0.01: enough to tell "distinguishable at this size" (p < 0.01) apart
 # Batchings averaged per labelling. More average out the batching noise (more power) at a cost
 # per relabelling; a submission of at most one batch has the same batch every time anyway.
 REPETITIONS = 1
@@ -60,8 +59,9 @@ class DistinguishabilityResult:
 
 def distinguishability(real: np.ndarray, generated: np.ndarray, permutations: int = PERMUTATIONS,
                        batch_size: int = BATCH_SIZE, repetitions: int = REPETITIONS,
-                       seed: int = 0) -> DistinguishabilityResult:
-    """Permutation p-values of the 1-NN accuracy and of FID (module docstring)."""
+                       seed: int = 0, pool: Pool | None = None) -> DistinguishabilityResult:
+    """Permutation p-values of the 1-NN accuracy and of FID (module docstring); ``pool``: these
+    sets' ``metrics.pool.Pool``, when one exists."""
     real, generated = embedding_pair(real, generated)
     if permutations < 1:
         raise ValueError(f"permutations must be >= 1, got {permutations}")
@@ -72,8 +72,8 @@ def distinguishability(real: np.ndarray, generated: np.ndarray, permutations: in
     n_r, m = len(real), len(generated)
     size = min(batch_size, m)
     chance = chance_accuracy(n_r, size).overall
-    dist = pooled(real, generated)
-    gram = PoolGram(np.concatenate([real, generated]))
+    pool = pool or Pool(real, generated)
+    dist, gram = pool.distances.matrix, pool.gram
     draws = rng(seed)
 
     def statistics(real_rows: np.ndarray) -> tuple[float, float]:

@@ -9,7 +9,8 @@ estimator at the submission's own size, so it supports comparisons at equal m on
 
 **Matched FID** (``matched_fid``): the mean FID of ``n`` generated cases against all real cases,
 over ``subsamples`` random subsets drawn without replacement in rounds of floor(m / n) disjoint
-subsets (a submission of exactly n cases has one subset: itself). Every submission is scored at
+subsets. A submission of exactly n cases has one subset, itself: its matched FID is its FID and
+the interval its ordinary bootstrap interval (``bootstrap_fid``, the same numbers as ``fid_ci95``). Every submission is scored at
 the same n (``scoring`` picks the smallest submission's size, at least the real set's size), so
 the size bias is the same for all; the real set is the same for all too.
 
@@ -40,9 +41,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gan_eval.metrics.bootstrap import N_BOOT
-from gan_eval.metrics.gram_fid import PoolGram
+from gan_eval.metrics.bootstrap import N_BOOT, bootstrap_fid
+from gan_eval.metrics.fid import frechet_distance
 from gan_eval.metrics.inputs import embedding_pair, rng
+from gan_eval.metrics.pool import Pool
 
 SUBSAMPLES = 100     # subsets averaged for the matched FID
 FD_INF_POINTS = 10   # sizes N of the FD-infinity fit
@@ -69,8 +71,9 @@ def _rounds(draws: np.random.Generator, m: int, n: int, count: int) -> np.ndarra
 
 
 def matched_fid(real: np.ndarray, generated: np.ndarray, n: int, subsamples: int = SUBSAMPLES,
-                n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95) -> MatchedFID:
-    """FID at ``n`` generated cases with its bootstrap interval (module docstring)."""
+                n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95, pool: Pool | None = None) -> MatchedFID:
+    """FID at ``n`` generated cases with its bootstrap interval (module docstring); ``pool``: these
+    sets' ``metrics.pool.Pool``, when one exists."""
     real, generated = embedding_pair(real, generated)
     n_r, m = len(real), len(generated)
     if not 2 <= n <= m:
@@ -79,41 +82,38 @@ def matched_fid(real: np.ndarray, generated: np.ndarray, n: int, subsamples: int
         raise ValueError(f"subsamples must be >= 1, got {subsamples}")
     if n_boot < 2:
         raise ValueError(f"n_boot must be >= 2, got {n_boot}")
-    pool = PoolGram(np.concatenate([real, generated]))
-    everyone = np.arange(n_r)
+    if m == n:
+        interval = bootstrap_fid(real, generated, n_boot=n_boot, seed=seed, level=level)
+        return MatchedFID(fid=frechet_distance(real, generated), ci95=interval, n=n, subsamples=1)
+    gram = (pool or Pool(real, generated)).gram
     draws = rng(seed)
-    subsets = _rounds(draws, m, n, subsamples if m > n else 1)
-    estimate = float(np.mean([pool.fid(everyone, n_r + s) for s in subsets]))
-
+    subsets = _rounds(draws, m, n, subsamples)
+    estimate = float(gram.batched_fids(np.arange(n_r), n_r + subsets).mean())
     per_round = m // n
-    values = np.empty(n_boot)
-    for r in range(n_boot):
-        real_rows, real_counts = np.unique(draws.integers(0, n_r, n_r), return_counts=True)
-        resampled = draws.integers(0, m, per_round * n).reshape(per_round, n)
-        fids = []
-        for group in resampled:
-            rows, counts = np.unique(group, return_counts=True)
-            fids.append(pool.fast_fid(real_rows, n_r + rows, real_counts, counts))
-        values[r] = np.mean(fids)
+    # Each replicate: the real cases and the generated cases resampled with replacement, the
+    # resampled generated cases cut into floor(m / n) disjoint subsets (repeats are duplicates).
+    values = np.array([gram.batched_fids(draws.integers(0, n_r, n_r), n_r + draws.integers(0, m, (per_round, n))).mean()
+                       for _ in range(n_boot)])
     lo, mid, hi = np.quantile(values, [(1.0 - level) / 2.0, 0.5, (1.0 + level) / 2.0])
     return MatchedFID(fid=estimate, ci95=(float(max(estimate + lo - mid, 0.0)), float(estimate + hi - mid)), n=n,
                       subsamples=len(subsets))
 
 
 def fd_infinity(real: np.ndarray, generated: np.ndarray, points: int = FD_INF_POINTS, draws: int = FD_INF_DRAWS,
-                seed: int = 0) -> float:
-    """FID extrapolated to infinitely many generated cases (module docstring)."""
+                seed: int = 0, pool: Pool | None = None) -> float:
+    """FID extrapolated to infinitely many generated cases (module docstring); ``pool``: these
+    sets' ``metrics.pool.Pool``, when one exists."""
     real, generated = embedding_pair(real, generated)
     n_r, m = len(real), len(generated)
     if points < 2 or m < FD_INF_MIN_CASES:
         raise ValueError(f"FD-infinity needs at least 2 sizes and {FD_INF_MIN_CASES} generated cases, "
                          f"got {points} sizes and {m} cases")
     smallest = max(m // FD_INF_SMALLEST, FD_INF_MIN_SIZE)
-    pool = PoolGram(np.concatenate([real, generated]))
-    everyone = np.arange(n_r)
+    gram = (pool or Pool(real, generated)).gram
     sizes = np.unique(np.round(1.0 / np.linspace(1.0 / smallest, 1.0 / m, points)).astype(int))
     random = rng(seed)
-    means = [np.mean([pool.fid(everyone, n_r + random.choice(m, size, replace=False))
-                      for _ in range(draws if size < m else 1)]) for size in sizes]
+    means = [gram.batched_fids(np.arange(n_r), n_r + np.stack([random.choice(m, size, replace=False)
+                                                               for _ in range(draws if size < m else 1)])).mean()
+             for size in sizes]
     _, intercept = np.polyfit(1.0 / sizes, means, 1)
     return float(intercept)

@@ -11,7 +11,7 @@ The paper recommends k=5 for density/coverage; precision/recall use k=3 here (Ky
 2019). Numbers equal those of the authors' ``prdc`` package called with the same k, with its
 strict comparisons (a case exactly on a ball's radius is outside it).
 
-All distances come from one pooled matrix (``distances.pooled``), so an exact copy of a real case
+All distances come from one pooled matrix (``distances.PooledDistances``), so an exact copy of a real case
 is at exactly that case's distances: a ball whose radius passes through a real case excludes its
 copies too, as exact arithmetic does. With distances computed per pair of sets, those ties were
 decided by rounding noise and density on exact copies was off by 0.1 (``prdc`` itself, with
@@ -26,6 +26,7 @@ import numpy as np
 
 from gan_eval.metrics.distances import PooledDistances
 from gan_eval.metrics.inputs import embedding_pair
+from gan_eval.metrics.pool import Pool
 
 K_PRECISION_RECALL = 3
 K_DENSITY_COVERAGE = 5
@@ -43,8 +44,9 @@ class PRDCResult:
 
 
 def prdc(real: np.ndarray, generated: np.ndarray, k_precision_recall: int = K_PRECISION_RECALL,
-         k_density_coverage: int = K_DENSITY_COVERAGE) -> PRDCResult:
-    """Precision/recall with k-NN balls of ``k_precision_recall``, density/coverage with ``k_density_coverage``."""
+         k_density_coverage: int = K_DENSITY_COVERAGE, pool: Pool | None = None) -> PRDCResult:
+    """Precision/recall with k-NN balls of ``k_precision_recall``, density/coverage with
+    ``k_density_coverage``; ``pool``: these sets' ``metrics.pool.Pool``, when one exists."""
     real, generated = embedding_pair(real, generated)
     for k in (k_precision_recall, k_density_coverage):
         if k < 1:
@@ -52,16 +54,16 @@ def prdc(real: np.ndarray, generated: np.ndarray, k_precision_recall: int = K_PR
         if k >= min(len(real), len(generated)):
             raise ValueError(f"k={k} nearest neighbours need more than {k} cases in each set, "
                              f"got {len(real)} real and {len(generated)} generated")
-    pool = PooledDistances(real, generated)
+    distances = (pool or Pool(real, generated)).distances
     real_rows = np.arange(len(real))
     gen_rows = len(real) + np.arange(len(generated))
-    real_radius = _radius(pool, real_rows, k_precision_recall)
-    gen_radius = _radius(pool, gen_rows, k_precision_recall)
-    precision = _inside(pool, real_rows, gen_rows, real_radius).any(axis=0).mean()
-    recall = _inside(pool, gen_rows, real_rows, gen_radius).any(axis=0).mean()
+    real_radius = _radius(distances, real_rows, k_precision_recall)
+    gen_radius = _radius(distances, gen_rows, k_precision_recall)
+    precision = _inside(distances, real_rows, gen_rows, real_radius).any(axis=0).mean()
+    recall = _inside(distances, gen_rows, real_rows, gen_radius).any(axis=0).mean()
 
-    real_radius = _radius(pool, real_rows, k_density_coverage)
-    inside = _inside(pool, real_rows, gen_rows, real_radius)
+    real_radius = _radius(distances, real_rows, k_density_coverage)
+    inside = _inside(distances, real_rows, gen_rows, real_radius)
     density = inside.sum(axis=0).mean() / k_density_coverage
     coverage = inside.any(axis=1).mean()
     return PRDCResult(precision=float(precision), recall=float(recall), density=float(density),

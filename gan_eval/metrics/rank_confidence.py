@@ -45,14 +45,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from gan_eval.metrics.batched_nn import Labelling, protocol_batches
-from gan_eval.metrics.distances import pooled
 from gan_eval.metrics.diversity import BATCH_SIZE, diversity_from_accuracy
-from gan_eval.metrics.gram_fid import PoolGram
 from gan_eval.metrics.inputs import embedding_pair, rng
+from gan_eval.metrics.pool import Pool
 
-RESAMPLES = 200
+RESAMPLES = 100   # rank probabilities to 1%; bench/RESULTS.md times 200
 FRACTION = 0.5
-REPETITIONS = 10   # batchings per resample (the challenge's 100 would cost 10x for little less noise)
+REPETITIONS = 3    # batchings per resample: their noise adds ~5% to the spread (the challenge's 100 would cost 30x)
 LEVEL = 0.95
 
 
@@ -73,25 +72,24 @@ def deviation_scale(fraction: float) -> float:
 class _Team:
     """One team's pool (real cases first), its distances and Gram matrix, computed once."""
 
-    def __init__(self, real: np.ndarray, generated: np.ndarray):
-        self.n_real, self.n_generated = len(real), len(generated)
-        self.dist = pooled(real, generated)
-        self.gram = PoolGram(np.concatenate([real, generated]))
+    def __init__(self, pool: Pool):
+        self.n_real, self.n_generated = len(pool.real), len(pool.generated)
+        self.dist = pool.distances.matrix
+        self.gram = pool.gram
 
 
 def quantitative_resamples(real: np.ndarray, generated: Mapping[str, np.ndarray], resamples: int = RESAMPLES,
                            fraction: float = FRACTION, batch_size: int = BATCH_SIZE,
-                           repetitions: int = REPETITIONS, seed: int = 0) -> np.ndarray:
+                           repetitions: int = REPETITIONS, seed: int = 0,
+                           pools: Mapping[str, Pool] | None = None) -> np.ndarray:
     """Half-sample quantitative scores, ``(resamples, teams)`` in the order of ``generated``
-    (not centred: ``rank_confidence`` centres them on the reported scores)."""
+    (not centred: ``rank_confidence`` centres them on the reported scores); ``pools``: each team's
+    ``metrics.pool.Pool`` with these real cases, where one exists."""
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be between 0 and 1, got {fraction}")
     if resamples < 1 or repetitions < 1:
         raise ValueError(f"resamples and repetitions must be >= 1, got {resamples} and {repetitions}")
-    teams = []
-    for name, x in generated.items():
-        r, g = embedding_pair(real, x)
-        teams.append(_Team(r, g))
+    teams = [_Team((pools or {}).get(name) or Pool(*embedding_pair(real, x))) for name, x in generated.items()]
     n_real_kept = _kept(len(real), fraction, "real")
     kept = [_kept(t.n_generated, fraction, name) for name, t in zip(generated, teams)]
     half_batch = max(int(round(batch_size * fraction)), 1)
@@ -102,7 +100,7 @@ def quantitative_resamples(real: np.ndarray, generated: Mapping[str, np.ndarray]
         fids, accuracies = np.empty(len(teams)), np.empty(len(teams))
         for t, (team, n_kept) in enumerate(zip(teams, kept)):
             generated_rows = team.n_real + np.sort(draws.choice(team.n_generated, n_kept, replace=False))
-            fids[t] = team.gram.fast_fid(real_rows, generated_rows)
+            fids[t] = team.gram.batched_fids(real_rows, generated_rows[None])[0]
             labelling = Labelling(team.dist, real_rows, generated_rows)
             size = min(half_batch, n_kept)
             reps = repetitions if n_kept > size else 1  # one batch of everything is the same every time

@@ -32,7 +32,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -42,6 +42,7 @@ from gan_eval.metrics.consistency_summary import summarise_consistency
 from gan_eval.metrics.distinguishability import PERMUTATIONS, REPETITIONS, distinguishability
 from gan_eval.metrics.fid import frechet_distance
 from gan_eval.metrics.orientation_summary import orientation_check
+from gan_eval.metrics.pool import Pool
 from gan_eval.store import content_key, source_digest
 
 UNITS = ("", "%", "yes/no")
@@ -96,6 +97,11 @@ class SubmissionInputs:
     settings: Mapping[str, object]
     real_orientation: np.ndarray | None = None        # (n, 768) per case, metrics.orientation
     generated_orientation: np.ndarray | None = None
+
+    @cached_property
+    def pool(self) -> Pool:
+        """The stacked cases' distance and Gram matrices, computed once for every metric (``metrics.pool``)."""
+        return Pool(self.real, self.generated)
 
 
 @dataclass(frozen=True)
@@ -265,19 +271,20 @@ def _fid_matched(inputs: SubmissionInputs) -> dict:
     # scoring.evaluate sets the matched size across submissions; a lone call uses the set's own.
     n = int(inputs.settings["fid_matched_n"] or len(inputs.generated))
     fd_inf = matched_fid.fd_infinity(inputs.real, inputs.generated, points=int(inputs.settings["fd_inf_points"]),
-                                     draws=int(inputs.settings["fd_inf_draws"]), seed=inputs.seed) \
+                                     draws=int(inputs.settings["fd_inf_draws"]), seed=inputs.seed, pool=inputs.pool) \
         if len(inputs.generated) >= matched_fid.FD_INF_MIN_CASES else None
     if len(inputs.generated) < n:
         return {"fid_matched": None, "fid_matched_ci95": None, "fid_matched_n": n, "fd_inf": fd_inf}
     matched = matched_fid.matched_fid(inputs.real, inputs.generated, n,
                                       subsamples=int(inputs.settings["fid_matched_subsamples"]),
-                                      n_boot=int(inputs.settings["n_boot"]), seed=inputs.seed)
+                                      n_boot=int(inputs.settings["n_boot"]), seed=inputs.seed, pool=inputs.pool)
     return {"fid_matched": matched.fid, "fid_matched_ci95": list(matched.ci95), "fid_matched_n": n, "fd_inf": fd_inf}
 
 
 def _diversity(inputs: SubmissionInputs) -> dict:
     div = diversity.loo_1nn_diversity(inputs.real, inputs.generated, batch_size=int(inputs.settings["diversity_batch_size"]),
-                                      repetitions=int(inputs.settings["diversity_repetitions"]), seed=inputs.seed)
+                                      repetitions=int(inputs.settings["diversity_repetitions"]), seed=inputs.seed,
+                                      pool=inputs.pool)
     return {"loo_accuracy": div.accuracy, "loo_accuracy_real": div.accuracy_real,
             "loo_accuracy_generated": div.accuracy_generated, "loo_accuracy_std": div.accuracy_std,
             "loo_batches": div.n_batches, "diversity_score": div.diversity}
@@ -286,7 +293,8 @@ def _diversity(inputs: SubmissionInputs) -> dict:
 def _distinguishability(inputs: SubmissionInputs) -> dict:
     test = distinguishability(inputs.real, inputs.generated, permutations=int(inputs.settings["permutations"]),
                               batch_size=int(inputs.settings["diversity_batch_size"]),
-                              repetitions=int(inputs.settings["permutation_repetitions"]), seed=inputs.seed)
+                              repetitions=int(inputs.settings["permutation_repetitions"]), seed=inputs.seed,
+                              pool=inputs.pool)
     return {"loo_pvalue": test.loo_pvalue, "fid_pvalue": test.fid_pvalue, "loo_chance_accuracy": test.chance_accuracy}
 
 
@@ -298,7 +306,7 @@ def _kid(inputs: SubmissionInputs) -> dict:
 
 def _prdc(inputs: SubmissionInputs) -> dict:
     quality = prdc.prdc(inputs.real, inputs.generated, k_precision_recall=int(inputs.settings["prdc_k_precision_recall"]),
-                        k_density_coverage=int(inputs.settings["prdc_k_density_coverage"]))
+                        k_density_coverage=int(inputs.settings["prdc_k_density_coverage"]), pool=inputs.pool)
     return {"precision": quality.precision, "recall": quality.recall, "density": quality.density,
             "coverage": quality.coverage}
 
