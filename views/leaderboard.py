@@ -65,17 +65,17 @@ if teams:
                "FID_max included. Rank shown as reported rank (95% interval).")
     ranks = pd.DataFrame({
         "rank (95%)": [f"{result['submissions'][t]['quantitative_rank']} "
-                       f"({result['submissions'][t]['rank_ci95'][0]}–{result['submissions'][t]['rank_ci95'][1]})"
-                       for t in teams],
-        **{f"P(rank {r + 1})": [result["submissions"][t]["rank_probabilities"][r] for t in teams]
+                       f"({fmt('rank_ci95', result['submissions'][t]['rank_ci95'])})" for t in teams],
+        **{f"P(rank {r + 1})": [fmt("rank_probabilities", result["submissions"][t]["rank_probabilities"][r])
+                                 for t in teams]
            for r in range(len(teams))}}, index=teams)
-    st.dataframe(ranks, width="stretch", key="rank-probabilities",
-                 column_config={c: st.column_config.NumberColumn(c, format="percent") for c in ranks.columns[1:]})
+    st.dataframe(ranks, width="stretch", key="rank-probabilities")
     beats = pd.DataFrame({b: [None if a == b else confidence["pairwise"][a][b] for a in teams] for b in teams},
                          index=teams)
-    st.caption("P(row beats column): the share of resamples in which the row's quantitative score is higher.")
-    st.dataframe(beats, width="stretch", key="rank-pairwise",
-                 column_config={c: st.column_config.NumberColumn(c, format="percent") for c in teams})
+    st.caption(f"{registry.output('rank_pairwise').label}, row A against column B: "
+               f"{registry.output('rank_pairwise').help}.")
+    st.dataframe(beats.map(lambda p: None if p is None or p != p else fmt("rank_pairwise", p)), width="stretch",
+                 key="rank-pairwise")
 
 floor, spread = result["noise_floor"], result["noise_floor_spread"]
 if floor:
@@ -92,7 +92,7 @@ if floor:
 agreement = {pair: tau for pair, tau in result["rank_agreement"].items() if tau is not None}
 if agreement:
     st.caption("Rank agreement between feature spaces (Kendall's τ of the rankings by Fréchet distance; 1 = the "
-               "same order): " + " · ".join(f"{pair} {tau:.2f}" for pair, tau in agreement.items())
+               "same order): " + " · ".join(f"{pair} {fmt('rank_agreement', tau)}" for pair, tau in agreement.items())
                + ". FRD is the Fréchet distance on radiomic features (no network).")
 
 names = [row["submission"] for row in rows]  # best first, so the gauges open on the leader

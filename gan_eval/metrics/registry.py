@@ -237,13 +237,19 @@ LEADERBOARD_OUTPUTS = (
     Output("fid_score_ci95", "FID score 95%", 2, "From the FID interval", higher_is_better=True, table=False),
     Output("rank_ci95", "Quant. rank 95%", 0, short="rank 95%", help="Ranks the quantitative score takes in 95% of "
            "half-samples of the real and generated cases (rank confidence)"),
-    Output("rank_probabilities", "Rank probabilities", 3, "P(quantitative rank = 1, 2, ...), from half-samples",
+    Output("rank_probabilities", "Rank probabilities", 0, "P(quantitative rank = 1, 2, ...), from half-samples", unit="%",
            table=False),
     Output("final_rank_ci95", "Rank 95%", 0, "Ranks the final score takes in 95% of resamples of cases and readers",
            table=False),
-    Output("final_rank_probabilities", "Final rank probabilities", 3, "P(final rank = 1, 2, ...)", table=False),
+    Output("final_rank_probabilities", "Final rank probabilities", 0, "P(final rank = 1, 2, ...)", unit="%",
+           table=False),
     Output("frd", "FRD", 2, "Fréchet radiomic distance: FID on real-standardised radiomic features (no network)",
            higher_is_better=False),
+    # Top-level numbers of the result (not per submission), described here all the same.
+    Output("rank_pairwise", "P(A beats B)", 0, "Share of half-samples in which A's score is above B's "
+           "(rank_confidence.pairwise)", unit="%", table=False),
+    Output("rank_agreement", "Kendall's τ", 2, "Agreement of the rankings by Fréchet distance in two feature "
+           "spaces: 1 the same order, 0 unrelated, -1 reversed", table=False),
 )
 
 # Settings of what the leaderboard computes across submissions (scoring): recorded with every
