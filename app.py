@@ -6,13 +6,16 @@ in jury mode the organiser's pages, a reader's reading page, or a visitor's sign
 
 import streamlit as st
 
+from gan_eval.workspace import service
 from ui import auth, components, state
 from ui.pages import pages_for
 
 st.set_page_config(page_title="gan_eval · GAN evaluation for liver MRI", page_icon=":material/radiology:",
                    layout="wide")
 
-role = auth.role(state.workspace())
-navigation = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=p.default) for p in pages_for(role)])
+ws = state.workspace()
+role = auth.role(ws)
+pages = pages_for(role, published=service.is_published(ws))
+navigation = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=p.default) for p in pages])
 components.header(role)
 navigation.run()

@@ -258,7 +258,8 @@ def build(ws: Workspace, result: dict, *, status: str = DRAFT, figures: bool = T
     """The snapshot of the workspace's current state for ``result`` (its evaluation), in memory.
 
     ``status`` is ``"draft"`` (nothing is written; while reading is open the reading stays
-    blinded) or ``"published"`` (what :func:`publish` stores). ``figures=False`` leaves the
+    blinded and the selected cases are withheld, so the draft names none of the cases being
+    read) or ``"published"`` (what :func:`publish` stores). ``figures=False`` leaves the
     thumbnails and the map out (faster; the report then says they are missing).
     """
     from .workspace import service
@@ -267,7 +268,8 @@ def build(ws: Workspace, result: dict, *, status: str = DRAFT, figures: bool = T
         raise ValueError(f"status must be {DRAFT!r} or {PUBLISHED!r}, got {status!r}")
     assets: dict[str, bytes] = {}
     inputs = _inputs(ws, result)
-    board = _plain(service.leaderboard(ws, result))
+    # While reading is open a draft is an export like any other: it never names the cases being read.
+    board = _plain(service.exportable(ws, service.leaderboard(ws, result)))
     record = {
         "format": FORMAT,
         "status": status,

@@ -357,8 +357,11 @@ def _teams(snapshot: Snapshot) -> str:
                      f'</span></p>')
         parts.append(_gauges(s))
         parts.append("<h4>Diagnosis</h4>" + _diagnosis(s))
-        parts.append(f"<h4>The {len(s.get('selected_cases') or [])} cases the readers rated (nearest each K-means centre)"
-                     "</h4>" + _gallery(snapshot, team, s))
+        if "selected_cases" in s:
+            parts.append(f"<h4>The {len(s['selected_cases'])} cases the readers rated (nearest each K-means centre)"
+                         "</h4>" + _gallery(snapshot, team, s))
+        else:
+            parts.append("<h4>The cases the readers rate</h4><p>Withheld until the reading is closed.</p>")
         parts.append("<h4>Memorisation</h4>" + _copies(s))
         parts.append("<h4>Every number</h4>" + _all_numbers(s))
         parts.append("</article>")

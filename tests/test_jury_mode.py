@@ -153,3 +153,28 @@ def test_demo_mode_is_unchanged_and_says_it_has_no_access_control(small_workspac
     assert not at.exception
     assert [s.value for s in at.subheader] == ["Leaderboard"]
     assert any("Demo mode: no access control" in c.value for c in at.caption)
+
+
+def test_publishing_shows_the_frozen_results_to_visitors(jury):
+    from gan_eval import publish
+
+    result = evaluate_workspace(jury)
+    service.reader_study(jury).close_reading()
+    at = run()
+    assert [s.value for s in at.subheader] == ["Sign in"], "nothing published yet"
+    at.text_input(key="organiser-secret").set_value(SECRET)
+    at = at.form_submit_button[0].click().run()
+    assert any("Draft: these results are not published" in w.value for w in at.warning)
+    at = at.button(key="publish").click().run()
+    assert not at.exception, at.exception
+    snapshot = publish.latest(jury)
+    assert snapshot is not None and any("published results" in s.value for s in at.success)
+    assert "publish" in [e["action"] for e in access.AuditLog(jury.audit_log).entries()]
+    visitor = run()
+    assert [s.value for s in visitor.subheader] == ["Published results"]
+    table = visitor.dataframe[0].value
+    for team, scores in snapshot.result["submissions"].items():
+        assert table.loc[team, "fid"] == pytest.approx(scores["fid"])
+    assert snapshot.digest in visible_text(visitor)
+    assert not any(b.key in ("publish", "close-reading") for b in visitor.button)
+    assert result["fid_max"] == snapshot.result["fid_max"]

@@ -149,3 +149,41 @@ def column_config(columns: list[str]) -> dict:
             fmt = "percent" if o.unit == "%" else f"%.{o.decimals}f"
             config[column] = st.column_config.NumberColumn(label, help=o.help or None, format=fmt)
     return config
+
+
+def leaderboard_columns(table) -> list[str]:
+    """The registry's table columns that ``table`` has values for (the reader-study columns only
+    once there are qualitative scores), in the registry's order."""
+    from gan_eval.metrics import registry
+
+    reading = {"rank", "final_score", "qualitative_score"}
+    ranked = "rank" in table and table["rank"].notna().any()
+    return [c for c in registry.table_columns() if c in table and (ranked or c not in reading)]
+
+
+def publication(ws, result: dict) -> None:
+    """The organiser's publish control and the state of the official results (published or draft)."""
+    from gan_eval import publish
+
+    from . import auth
+
+    try:
+        state_now = publish.current_state(ws, result)
+    except publish.SnapshotError as exc:
+        st.error(text(exc))
+        return
+    if state_now == "published":
+        st.success(f"These are the published results (snapshot `{publish.latest(ws, with_assets=False).digest[:16]}`).")
+        return
+    st.warning("Draft: these results are not published." + (" The published ones differ." if
+                                                              service.is_published(ws) else ""))
+    if st.button("Publish these results", key="publish"):
+        try:
+            snapshot = publish.publish(ws, result)
+        except publish.PublishError as exc:
+            st.error(text(exc))
+        else:
+            from gan_eval.access import AuditLog
+
+            AuditLog(ws.audit_log).append(auth.actor(ws), "publish", digest=snapshot.digest)
+            st.rerun()

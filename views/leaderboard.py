@@ -24,20 +24,26 @@ st.caption(f"Backbone **{result['backbone']}** · seed {result['seed']} · {resu
 rows = leaderboard_rows(result)
 table = pd.DataFrame(rows).set_index("submission")
 ranked = any(row["rank"] is not None for row in rows)
-reading = {"rank", "final_score", "qualitative_score"}
-shown = [c for c in registry.table_columns() if ranked or c not in reading]
+shown = components.leaderboard_columns(table)
 st.dataframe(table[shown], width="stretch", key="leaderboard-table", column_config=components.column_config(shown))
 components.failed_submissions(result)
 if not ranked:
     st.caption("Qualitative and final scores appear here once the reader study is closed (Reader study → Organiser).")
 
 exported = service.exportable(ws, result)
+publishing = components.publication(ws, result)
 downloads = st.columns(4)
 downloads[0].download_button("Download CSV", dataframe_to_csv(pd.DataFrame(leaderboard_rows(exported))
                                                               .set_index("submission")).encode(),
                              "leaderboard.csv", "text/csv")
 downloads[1].download_button("Download JSON", json.dumps(exported, indent=2).encode(), "leaderboard.json",
                              "application/json")
+if downloads[2].button("Prepare the report", key="report-prepare", help="One HTML file: opens offline, prints to PDF"):
+    with st.spinner("Drawing the report…"):
+        st.session_state["report"] = service.report_download(ws, result)
+if "report" in st.session_state:
+    data, filename = st.session_state["report"]
+    downloads[3].download_button("Download the report", data, filename, "text/html", key="report-download")
 
 names = [row["submission"] for row in rows]  # best first, so the gauges open on the leader
 chosen = st.selectbox("Submission", names, key="leaderboard-submission")

@@ -247,7 +247,7 @@ def map_points(result: dict, embeddings: dict[str, EmbeddingSet], chosen: list[s
     sets = [REAL] + [name for name in chosen if name != REAL]
     set_names = [n for n in sets for _ in range(len(embeddings[n]))]
     case_ids = [cid for n in sets for cid in embeddings[n].case_ids]
-    selected = {(n, cid) for n in sets[1:] for cid in result["submissions"][n]["selected_cases"]}
+    selected = {(n, cid) for n in sets[1:] for cid in result["submissions"][n].get("selected_cases", [])}
     return MapPoints(np.concatenate([embeddings[n].features for n in sets]), set_names, case_ids,
                      np.array([(n, c) in selected for n, c in zip(set_names, case_ids)]))
 
@@ -256,3 +256,20 @@ def cuda_available() -> bool:
     from ..features.device import resolve_device
 
     return resolve_device("auto") == "cuda"
+
+
+def is_published(ws: Workspace) -> bool:
+    """Whether the workspace has published results (a snapshot whose file is there)."""
+    from ..publish import LATEST_FILE, published_dir
+
+    return (published_dir(ws) / LATEST_FILE).exists()
+
+
+def report_download(ws: Workspace, result: dict) -> tuple[bytes, str]:
+    """The report file the organiser downloads, and its name: the published results when the
+    current evaluation is what was published, else a draft (blinded while reading is open)."""
+    from .. import publish, report
+
+    draft = publish.current_state(ws, result) != "published"
+    snapshot = report.workspace_snapshot(ws, result, draft=draft)
+    return report.render(snapshot), report.report_filename(snapshot)
