@@ -7,7 +7,6 @@ import streamlit as st
 
 from gan_eval.csv_safe import dataframe_to_csv
 from gan_eval.figures import accuracy_gauge, gauge
-from gan_eval.metrics import registry
 from gan_eval.scoring import leaderboard_rows
 from gan_eval.workspace import service
 from ui import components, state
