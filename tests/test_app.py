@@ -261,3 +261,21 @@ def test_leaderboard_final_score_and_rank_follow_the_stored_ratings(small_worksp
     assert {team: table.loc[team, "rank"] for team in expected_rank} == expected_rank
     assert table["rank"].isna().sum() == len(table) - 2, "unrated teams get no final rank"
     assert list(table.index[:2]) == sorted(expected_rank, key=expected_rank.get)
+
+
+def test_names_from_an_upload_are_shown_as_text_never_as_markdown(tmp_path):
+    """A crafted file or entry name once rendered as a live link and fetched an image URL."""
+    from gan_eval.workspace import Workspace
+
+    ws = Workspace(tmp_path / "md-ws")
+    at = open_app(ws, "workspace")
+    evil = "[Session expired, sign in](http://evil.example/x) ![t](http://evil.example/i.png) **x**.zip"
+    at.file_uploader(key="up-subs").set_value([(evil, b"PK\x03\x04 not a zip", "application/zip")])
+    at.text_input(key="up-teams").set_value("team")
+    at = at.form_submit_button[1].click().run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert "was not added" in error
+    assert "](http" not in error and "![" not in error and "**x**" not in error
+    rendered = error.replace("\\", "").replace("\u200b", "")
+    assert "[Session expired, sign in](http://evil.example/x)" in rendered  # the name, as text
