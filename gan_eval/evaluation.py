@@ -10,6 +10,7 @@ The CLI's ``score`` uses the same function and the same cache layout.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -51,18 +52,19 @@ def result_key(real: EmbeddingSet, submissions: dict[str, EmbeddingSet], setting
 
 
 def evaluate_cached(real: EmbeddingSet, submissions: dict[str, EmbeddingSet], results_dir: Path | None,
-                    seed: int = 0, fid_max: float | None = None) -> dict:
+                    seed: int = 0, fid_max: float | None = None, reference: Collection[str] = ()) -> dict:
     """``scoring.evaluate`` (never letting one submission hide the others), stored in
     ``results_dir`` (a cache's ``results_dir``) under the digest of its inputs: the metrics are
     deterministic for a seed, so a stored result is the result. A stored result whose checksum
     fails is recomputed."""
     path = None
     if results_dir is not None:
-        path = Path(results_dir) / f"{result_key(real, submissions, {'seed': seed, 'fid_max': fid_max})}.json"
+        settings = {"seed": seed, "fid_max": fid_max, "reference": sorted(reference)}
+        path = Path(results_dir) / f"{result_key(real, submissions, settings)}.json"
         stored = read_checked_json(path)
         if isinstance(stored, dict):
             return stored
-    result = evaluate(real, submissions, seed=seed, fid_max=fid_max, strict=False)
+    result = evaluate(real, submissions, seed=seed, fid_max=fid_max, strict=False, reference=reference)
     if path is not None:
         write_checked_json(path, result)
     return result
@@ -78,4 +80,5 @@ def evaluate_workspace(ws: Workspace, progress: Progress | None = None) -> dict:
     if progress:
         progress(0, None, "scoring")
     real = embeddings.pop(REAL)
-    return evaluate_cached(real, embeddings, EmbeddingCache(ws.cache_dir).results_dir, seed=ws.seed)
+    return evaluate_cached(real, embeddings, EmbeddingCache(ws.cache_dir).results_dir, seed=ws.seed,
+                           reference=ws.reference_sets)

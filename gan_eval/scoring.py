@@ -25,7 +25,7 @@ import copy
 import dataclasses
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
@@ -65,7 +65,8 @@ class SubmissionScores:
 def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: int = 0,
              fid_max: float | None = None, n_boot: int = N_BOOT, selection_k: int = 10,
              memorisation_alpha: float = ALPHA, progress: Progress | None = None,
-             settings: Mapping[str, object] | None = None, strict: bool = True) -> dict:
+             settings: Mapping[str, object] | None = None, strict: bool = True,
+             reference: Collection[str] = ()) -> dict:
     """Score each submission against ``real`` with every registered metric; the dict's layout is
     the CLI's JSON (module docstring).
 
@@ -78,6 +79,10 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
     submission whose embeddings are unusable is listed under ``failed`` with the reason, a metric
     that fails for one submission leaves its outputs None and its reason in ``metric_errors``,
     and the rest are scored and ranked.
+
+    ``reference`` names sets that are scored and shown but do not compete (the organiser's
+    baseline GAN, say): they are marked ``"reference": true``, left out of FID_max and get no
+    rank, so adding one never moves any team's score.
     """
     if not submissions:
         raise ValueError("no submissions to evaluate")
@@ -100,7 +105,11 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
         raise ValueError("no submission could be scored: " + "; ".join(failed.values()))
 
     records = {name: s.to_json() for name, s in scored.items()}
-    fids = [r["fid"] for r in records.values() if r["fid"] is not None]
+    for name in reference:
+        if name in records:
+            records[name]["reference"] = True
+    competing = {n: r for n, r in records.items() if not r.get("reference")}
+    fids = [r["fid"] for r in competing.values() if r["fid"] is not None]
     if fid_max is None:
         fid_max = max(fids, default=0.0)
         if fid_max == 0:
@@ -108,7 +117,8 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
                              "FID_score = 1 - FID / FID_max is undefined; give fid_max")
     for r in records.values():
         _challenge_scores(r, fid_max)
-    for name, rank in _ranks({n: r["quantitative_score"] for n, r in records.items()}).items():
+    for name, rank in _ranks({n: None if r.get("reference") else r["quantitative_score"]
+                              for n, r in records.items()}).items():
         records[name]["quantitative_rank"] = rank
 
     result = {
@@ -191,7 +201,8 @@ def add_qualitative(result: dict, qualitative: Mapping[str, float]) -> dict:
         quantitative = s["quantitative_score"]
         s["final_score"] = None if q is None or quantitative is None else \
             (quantitative + float(q) / QUALITATIVE_MAX) / 2.0
-    for name, r in _ranks({n: s["final_score"] for n, s in out["submissions"].items()}).items():
+    for name, r in _ranks({n: None if s.get("reference") else s["final_score"]
+                           for n, s in out["submissions"].items()}).items():
         out["submissions"][name]["rank"] = r
     return out
 

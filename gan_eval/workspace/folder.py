@@ -36,6 +36,7 @@ from ..store import atomic_copy, atomic_write_text, file_sha256, scratch_path
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 REAL = "real"
+BASELINE = "baseline-gan"  # the baseline GAN's cases: always a reference set, never a competitor
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 
@@ -161,6 +162,22 @@ class Workspace:
     @property
     def seed(self) -> int:
         return int(self._read().get("seed", 0))
+
+    @property
+    def reference_sets(self) -> set[str]:
+        """Sets scored and shown but not competing (left out of FID_max and the ranks): the
+        baseline GAN's, and any the organiser marked."""
+        return set(self._read().get("reference", [])) | {BASELINE}
+
+    def set_reference(self, name: str, reference: bool) -> None:
+        self.entry(name)  # a KeyError naming the set if there is none
+        if name == BASELINE and not reference:
+            raise ValueError(f"{BASELINE!r} is the organiser's own baseline: it never competes")
+
+        def change(data: dict) -> None:
+            marked = set(data.get("reference", []))
+            data["reference"] = sorted(marked | {name} if reference else marked - {name})
+        self._update(change)
 
     @property
     def max_training_runs(self) -> int:

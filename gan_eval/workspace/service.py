@@ -22,9 +22,8 @@ from ..embedding_set import EmbeddingSet
 from ..progress import Progress
 from ..store import read_checked_json, scratch_path, write_checked_json
 from .demo import demo_root, open_demo_workspace
-from .folder import REAL, SetEntry, Workspace, check_team_name, default_home
+from .folder import BASELINE, REAL, SetEntry, Workspace, check_team_name, default_home
 
-BASELINE = "baseline-gan"           # the submission name of the baseline GAN's cases
 GENERATED_CASES = 1000              # cases generated for a submission, as each challenge team did
 _WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
