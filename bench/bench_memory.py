@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'cases':>7}  {'step':<24} {'seconds':>8} {'peak MB':>8}")
     for n in args.cases:
-        with tempfile.TemporaryDirectory(dir=ROOT / "bench") as out:
+        with tempfile.TemporaryDirectory(prefix="bench_memory-") as out:
             real, team = Path(out) / "real.zip", Path(out) / "team.zip"
             write_archive(synthetic_cases(args.real, args.side, seed=1), real)
             write_archive(synthetic_cases(n, args.side, seed=2), team)
