@@ -131,3 +131,42 @@ def loss_curves(log: list[dict]) -> go.Figure:
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Losses", xaxis_title="step",
                       legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+# The live metrics of training runs (gan_eval.api.Tracker lines): panel title, then each curve's
+# line key and dash; "loo_chance" is the 1-NN accuracy's chance level for the sample size.
+METRIC_PANELS = (
+    ("FID", (("fid", "solid"),)),
+    ("KID", (("kid", "solid"),)),
+    ("1-NN accuracy (dashed: chance)", (("loo_accuracy", "solid"), ("loo_chance", "dash"))),
+    ("Lesion spread / real (solid: position, dotted: size)", (("lesion_position_ratio", "solid"),
+                                                             ("lesion_size_ratio", "dot"))),
+)
+
+
+def metric_curves(histories: dict[str, list[dict]]) -> go.Figure:
+    """The live metrics of one or more runs against step, one colour per run: FID, KID, 1-NN
+    accuracy beside its chance level, and the lesions' spread relative to the real set's (1 is as
+    varied as the real lesions). ``histories``: run name -> its metric lines, oldest first."""
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[title for title, _ in METRIC_PANELS],
+                        horizontal_spacing=0.08, vertical_spacing=0.16)
+    names = list(histories)
+    for index, (title, curves) in enumerate(METRIC_PANELS):
+        row, col = divmod(index, 2)
+        for run, lines in histories.items():
+            colour = TEAM_COLOURS[names.index(run) % len(TEAM_COLOURS)]
+            for key, dash in curves:
+                fig.add_trace(go.Scatter(
+                    x=[line["step"] for line in lines], y=[line.get(key) for line in lines], mode="lines+markers",
+                    name=run, legendgroup=run, showlegend=index == 0 and key == curves[0][0], meta=key,
+                    line=dict(color=colour, dash=dash), marker=dict(size=4),
+                    hovertemplate=f"{run}<br>step %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"), row=row + 1, col=col + 1)
+        if title.startswith("Lesion"):
+            fig.add_hline(y=1.0, line=dict(color=REAL_COLOUR, width=1, dash="dot"), row=row + 1, col=col + 1)
+    backbones = sorted({line["backbone"] for lines in histories.values() for line in lines})
+    sizes = sorted({line["n"] for lines in histories.values() for line in lines})
+    fig.update_xaxes(title_text="step", row=2)
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=70, b=10), legend=dict(orientation="h", y=-0.12),
+                      title=f"Live metrics · backbone {', '.join(backbones)} · "
+                            f"{', '.join(map(str, sizes))} EMA cases per point")
+    return fig
