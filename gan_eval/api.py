@@ -40,7 +40,7 @@ from .embedding_set import EmbeddingSet
 from .evaluation import evaluate_cached
 from .features.embed import embed_archive, embed_cases
 from .features.registry import DEFAULT_BACKBONE
-from .gan.runs import METRICS, append_line, read_metrics, truncate_lines
+from .gan.runs import METRICS, append_json_line, read_metrics, truncate_lines
 from .lesions import LESION_OUTPUTS, LesionGeometry, case_lesions, lesion_spread
 from .metrics import registry
 
@@ -330,6 +330,6 @@ class Tracker:
         if clash:
             raise ValueError(f"Tracker.log: {', '.join(clash)} are written by the tracker; name your values otherwise")
         line = {"step": int(step), **values, **scored}
-        append_line(self.path, line)
+        append_json_line(self.path, line)
         self.last_step = int(step)
         return line

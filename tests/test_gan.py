@@ -24,7 +24,7 @@ from gan_eval.gan import (TrainConfig, latest_sample, list_runs, list_samples, r
 from gan_eval.gan.data import cases_to_tensor
 from gan_eval.gan.diffaugment import FILL, cutout, diff_augment, translate
 from gan_eval.gan.export import generate, generate_cases, load_generator
-from gan_eval.gan.runs import (CHECKPOINT, METRICS, STATUS, STOP, append_line, best_step, generator_path,
+from gan_eval.gan.runs import (CHECKPOINT, METRICS, STATUS, STOP, append_json_line, best_step, generator_path,
                                page_is_stale, read_metrics, write_json_atomic)
 from gan_eval.gan.train import METRICS_SEED_OFFSET, SAMPLE_ROWS, mode_seeking_penalty, train
 from gan_eval.phantom import make_cases
@@ -372,7 +372,7 @@ def test_live_metrics_change_no_training_step_and_resume_exactly(tmp_path, cases
     train(plain, TINY, cases=cases)
     train(straight, live, cases=cases)
     train(split, replace(live, steps=2), cases=cases)
-    append_line(split / METRICS, {"step": 3, "fid": 1.0})  # written after the checkpoint by a killed process
+    append_json_line(split / METRICS, {"step": 3, "fid": 1.0})  # written after the checkpoint by a killed process
     train(split, resume=True, steps=4, cases=cases)
 
     for run in (straight, split):
@@ -389,7 +389,7 @@ def test_best_step_is_chosen_among_kept_generators(tmp_path):
              {"step": 9, "fid": 30.0, "kid": None, "loo_accuracy": 0.56, "loo_chance": 0.5},
              {"step": 12, "fid": 10.0, "kid": 0.1, "loo_accuracy": 0.5, "loo_chance": 0.5}]
     for line in lines:
-        append_line(tmp_path / METRICS, line)
+        append_json_line(tmp_path / METRICS, line)
     for step in (0, 5, 9):  # step 12's generator was not kept
         generator_path(tmp_path, step).parent.mkdir(exist_ok=True)
         generator_path(tmp_path, step).touch()

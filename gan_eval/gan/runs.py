@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Iterator
 
 from gan_eval.progress import describe
-from gan_eval.store import atomic_write_text
+from gan_eval.store import append_line, atomic_write_text
 
 from .config import TrainConfig
 
@@ -107,10 +107,9 @@ def read_status(run_dir: str | Path) -> dict:
     return status
 
 
-def append_line(path: Path, record: dict) -> None:
-    """Append one JSON line (NaN and infinity written as null: the file must stay JSON)."""
-    with open(path, "a") as f:
-        f.write(json.dumps(_finite(record), allow_nan=False) + "\n")
+def append_json_line(path: Path, record: dict) -> None:
+    """Append ``record`` as one JSON line (NaN and infinity written as null: the file stays JSON)."""
+    append_line(path, json.dumps(_finite(record), allow_nan=False))
 
 
 def _finite(value):
@@ -138,7 +137,7 @@ def read_lines(path: Path) -> list[dict]:
 
 
 def append_log(run_dir: str | Path, record: dict) -> None:
-    append_line(Path(run_dir) / LOG, record)
+    append_json_line(Path(run_dir) / LOG, record)
 
 
 def read_log(run_dir: str | Path) -> list[dict]:
