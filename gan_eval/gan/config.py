@@ -40,7 +40,8 @@ class TrainConfig:
     # Live metrics: every metrics_every steps (0 = never) the EMA generator's cases for fixed
     # latents are scored against the real set like a submission (gan_eval.api.Tracker), and that
     # generator is kept so the best step can be exported. 100 cases is the challenge's 1-NN batch;
-    # an evaluation then costs ~2 s on a 2-core CPU, ~3% of 250 steps at 64x64 (bench/RESULTS.md).
+    # an evaluation then costs 0.6 s (64x64) to 1.4 s (128x128) on the 2-core CPU, about 4% of the
+    # training time at either resolution (bench/RESULTS.md).
     metrics_every: int = 250
     metrics_samples: int = 100
     backbone: str = DEFAULT_BACKBONE    # the embedding of the live metrics: the workspace's, to compare
