@@ -184,7 +184,8 @@ def live_metrics(args: argparse.Namespace) -> None:
         print(f"evaluations at steps {[line['step'] for line in lines]}: {', '.join(f'{x:.2f}' for x in during)} s "
               f"(step 0, once: {lines[0]['eval_s']:.2f} s)")
         print(f"overhead: {sum(during) / times['without']:.1%} of the training time from the evaluations' own "
-              f"seconds ({sum(during) / len(during):.2f} s per {defaults.metrics_every} steps of {per_interval:.0f} s); "
+              f"seconds ({sum(during) / len(during):.2f} s per {defaults.metrics_every} steps of "
+              f"{per_interval:.0f} s); "
               f"run to run, {times['with'] / times['without'] - 1:+.1%} (step 0 included)")
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ from .lesions import LESION_OUTPUTS, LesionGeometry, case_lesions, lesion_spread
 from .metrics import registry
 
 REAL = "real"  # the real set's name in the result, as the `score` CLI names it
+_NOT_READ = object()  # the real set's lesions, until its archive is read for them
 _SUPPORTED = frozenset(np.dtype(t) for t in SUPPORTED_DTYPES)
 
 
@@ -101,7 +101,7 @@ def _stack_ids(n: int) -> list[str]:
     return [f"case_{i:0{width}d}" for i in range(n)]
 
 
-def _cases_from_arrays(images, masks, label: str, case_ids: Sequence[str] | None) -> list[Case]:
+def _cases_from_arrays(images, masks, label: str) -> list[Case]:
     images = _numpy(images, label)
     if images.ndim != 4 or images.shape[1] != len(SEQUENCES):
         hint = "; give the lesion masks apart, as masks=" if images.ndim == 4 and images.shape[1] == 4 else ""
@@ -121,16 +121,12 @@ def _cases_from_arrays(images, masks, label: str, case_ids: Sequence[str] | None
             raise ValueError(f"{label}: masks shaped {masks.shape} do not match images shaped {images.shape} "
                              f"(give (N, 3, H, W), or (N, H, W) for one mask per case)")
         masks = (masks != 0).astype(np.uint8)
-    ids = list(case_ids) if case_ids is not None else _stack_ids(n)
-    if len(ids) != n:
-        raise ValueError(f"{label}: {len(ids)} case ids for {n} cases")
     images = np.ascontiguousarray(images)
     return [Case(case_id=case_id, images=images[i], masks=None if masks is None else masks[i], source=f"{label}[{i}]")
-            for i, case_id in enumerate(ids)]
+            for i, case_id in enumerate(_stack_ids(n))]
 
 
-def as_cases(cases, label: str, masks=None,
-             case_ids: Sequence[str] | None = None) -> tuple[list[Case], list[archives.Rejection]]:
+def as_cases(cases, label: str, masks=None) -> tuple[list[Case], list[archives.Rejection]]:
     """The accepted cases of ``cases`` (see the module docstring) and the rejected ones, each with
     the reason the archive reader would give. ``label`` names the set in every message."""
     limits = archives.Limits()
@@ -140,13 +136,13 @@ def as_cases(cases, label: str, masks=None,
     if isinstance(cases, CaseSet):
         cases = cases.cases
     if isinstance(cases, (list, tuple)) and cases and all(isinstance(c, Case) for c in cases):
-        if masks is not None or case_ids is not None:
-            raise ValueError(f"{label}: masks and case_ids go with an array; Case objects carry their own")
+        if masks is not None:
+            raise ValueError(f"{label}: masks go with an array; Case objects carry their own")
         candidates = list(cases)
     elif isinstance(cases, (list, tuple)) and not cases:
         raise ValueError(f"{label}: no case given")
     elif hasattr(cases, "shape") or hasattr(cases, "__array__"):
-        candidates = _cases_from_arrays(cases, masks, label, case_ids)
+        candidates = _cases_from_arrays(cases, masks, label)
     else:
         raise TypeError(f"{label}: expected an (N, 3, H, W) array, a list of Case, a CaseSet or an archive or folder "
                         f"path, got {type(cases).__name__}")
@@ -166,6 +162,8 @@ def as_cases(cases, label: str, masks=None,
 
 def _usable(accepted: list[Case], rejected: list[archives.Rejection], label: str) -> list[Case]:
     """``accepted``, after a warning naming the rejected; ValueError when nothing is left."""
+    if not accepted and not rejected:
+        raise ValueError(f"{label}: no case given")
     first = f"first: {rejected[0].case}: {rejected[0].reason}" if rejected else ""
     if not accepted:
         raise ValueError(f"{label}: no usable case ({len(rejected)} rejected; {first})")
@@ -204,7 +202,7 @@ class Evaluator:
         self.cache = open_cache(cache)
         self._cache_arg = self.cache if self.cache is not None else False  # embed_*'s None means the default
         self._real_source = real
-        self._real_lesions: LesionGeometry | None | bool = False  # False: not read yet
+        self._real_lesions: LesionGeometry | None | object = _NOT_READ
         if isinstance(real, (str, Path)):
             if real_masks is not None:
                 raise ValueError("Evaluator: real_masks goes with an array; an archive carries its own masks")
@@ -228,7 +226,7 @@ class Evaluator:
     @property
     def real_lesions(self) -> LesionGeometry | None:
         """The real set's lesion geometry (read from its archive on first use), None without masks."""
-        if self._real_lesions is False:
+        if self._real_lesions is _NOT_READ:
             case_set, _ = archives.read_cases(self._real_source)
             self._real_lesions = case_lesions(case_set)
         return self._real_lesions

@@ -133,6 +133,9 @@ def test_inputs_that_are_not_cases_are_refused_with_the_reason(evaluator):
     with pytest.raises(ValueError, match=r"^team: no usable case \(2 rejected; first: case_0000: t1_arterial is a "
                                          r"constant image"):
         evaluator.embed(np.zeros((2, 3, 8, 8)), "team")
+    for nothing in ([], np.zeros((0, 3, 8, 8))):
+        with pytest.raises(ValueError, match="^team: no case given$"):
+            evaluator.embed(nothing, "team")
 
 
 def test_tracker_writes_one_line_per_call_with_the_score_numbers(tmp_path, evaluator, generated):

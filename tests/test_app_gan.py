@@ -71,7 +71,8 @@ def test_page_plots_live_metrics_of_a_training_run_beside_a_tracked_run(ws):
     run_dir = train_run(ws, "run-live", metrics_every=2)
     lines = runs.read_metrics(run_dir)
     assert [line["step"] for line in lines] == [0, 2, 4]
-    team = Tracker(ws.gan_runs_dir / "team-loop", Evaluator(ws.archive_path(REAL), ws.backbone, ws.weights, ws.cache_dir))
+    evaluator = Evaluator(ws.archive_path(REAL), ws.backbone, ws.weights, ws.cache_dir)
+    team = Tracker(ws.gan_runs_dir / "team-loop", evaluator)
     images = np.stack([c.images for c in make_cases(12, seed=5, size=64)])
     for step in (0, 100):
         team.log(step, images)
