@@ -117,7 +117,7 @@ def _npz(**arrays) -> bytes:
 
 
 def test_upload_validates_and_bad_uploads_change_nothing(small_workspace, tmp_path):
-    from gan_eval.workspace import Workspace, open_demo_workspace
+    from gan_eval.workspace import Workspace
 
     ws = Workspace(tmp_path / "upload-ws")
     archive = tmp_path / "team.zip"

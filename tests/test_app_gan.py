@@ -17,7 +17,7 @@ from gan_eval.api import Evaluator, Tracker
 from gan_eval.gan import runs
 from gan_eval.gan.config import TrainConfig
 from gan_eval.phantom import make_cases
-from gan_eval.workspace import REAL, Workspace, gan_training
+from gan_eval.workspace import REAL, Workspace, service
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TINY = dict(resolution=32, steps=4, batch_size=4, width=8, z_dim=16, log_every=1, sample_every=2, checkpoint_every=100,
@@ -46,7 +46,7 @@ def ws(small_workspace, tmp_path) -> Workspace:
 def train_run(ws: Workspace, name: str, **settings) -> Path:
     from gan_eval.gan.train import train
 
-    config = gan_training.training_config(ws, **{**TINY, **settings}, real_path=str(ws.archive_path(REAL)))
+    config = service.training_config(ws, **{**TINY, **settings}, real_path=str(ws.archive_path(REAL)))
     train(ws.gan_runs_dir / name, config)
     return ws.gan_runs_dir / name
 

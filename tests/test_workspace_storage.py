@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import resource
 import subprocess
 import sys
 import zipfile

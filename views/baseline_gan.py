@@ -7,7 +7,7 @@ import streamlit as st
 from gan_eval.figures import loss_curves, metric_curves
 from gan_eval.gan import runs
 from gan_eval.gan.config import TrainConfig
-from gan_eval.workspace import gan_training, service
+from gan_eval.workspace import service
 from gan_eval.workspace.service import BASELINE, GENERATED_CASES
 from ui import auth, state
 
@@ -43,7 +43,7 @@ with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_
             help=f"Score {defaults.metrics_samples} cases of the EMA generator against the real set, as the jury "
                  f"would ({ws.backbone}), and keep that generator for export; 0 turns it off")
         if st.form_submit_button("Start training", type="primary"):
-            config = gan_training.training_config(
+            config = service.training_config(
                 ws, resolution=resolution, steps=int(steps), batch_size=int(batch_size), seed=int(seed), lr_g=lr_g,
                 lr_d=lr_d, width=int(width), augment=augment, mode_seeking=mode_seeking,
                 sample_every=int(sample_every), metrics_every=int(metrics_every))
@@ -114,13 +114,13 @@ if rendered["state"] == runs.TRACKED:
 elif rendered["state"] in runs.ACTIVE_STATES:
     st.caption("Stop the run (or let it finish) to generate cases from its last checkpoint.")
 else:
-    choices = gan_training.export_choices(run_dir)
+    choices = service.export_choices(run_dir)
     label = st.selectbox("Generate from", [text for text, _ in choices], key="gan-export-step")
     step = dict(choices)[label]
     if st.button(f"Generate {GENERATED_CASES} cases and add as submission '{BASELINE}'", type="primary",
                  key="gan-generate"):
         with st.spinner(f"Generating {GENERATED_CASES} cases, validating and adding them to the workspace…"):
-            entry, report = gan_training.add_gan_submission(ws, run_dir, step=step, actor=auth.actor(ws))
+            entry, report = service.add_gan_submission(ws, run_dir, step=step, actor=auth.actor(ws))
             state.start_evaluation(ws)
         st.success(f"Added '{BASELINE}' with {entry.n_accepted} cases; embedding and scoring run in the background. "
                    "It appears on the Leaderboard and the Embedding map when done.")

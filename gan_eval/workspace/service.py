@@ -130,17 +130,44 @@ def team_name_from_filename(filename: str) -> str:
     return Path(filename).name.split(".")[0]
 
 
-def add_gan_submission(ws: Workspace, run_dir: Path, name: str = BASELINE, n: int = GENERATED_CASES,
-                       actor: str = "cli") -> tuple[SetEntry, ValidationReport]:
-    """Generate ``n`` cases from a run's EMA generator and register them as submission ``name``
+def add_gan_submission(ws: Workspace, run_dir: Path, step: int | None = None, name: str = BASELINE,
+                       n: int = GENERATED_CASES, actor: str = "cli") -> tuple[SetEntry, ValidationReport]:
+    """Generate ``n`` cases from a run's EMA generator (its last checkpoint, or with ``step`` the
+    generator kept at that step: the best one) and register them as submission ``name``
     (replacing the baseline generated before: asking for new cases is the confirmation)."""
     from ..gan.export import generate
 
     with scratch_path(ws.root / "incoming", ".zip") as tmp:
-        archive = generate(run_dir, n, tmp, seed=ws.seed)
+        archive = generate(run_dir, n, tmp, seed=ws.seed, step=step)
         entry, report = ws.add_archive(name, archive, filename=f"{name}.zip", move=True, replace=True)
-    _audit(ws, actor, "add baseline", set=name, run=Path(run_dir).name, sha256=entry.sha256)
+    _audit(ws, actor, "add baseline", set=name, run=Path(run_dir).name, step=step, sha256=entry.sha256)
     return entry, report
+
+
+def training_config(ws: Workspace, **settings):
+    """A TrainConfig of ``settings`` whose live metrics use the workspace's backbone, weights and
+    embedding cache: the real set's features are there already, and the curves are in the same
+    embedding as the leaderboard."""
+    from ..gan.config import TrainConfig
+
+    return TrainConfig(**settings, backbone=ws.backbone, backbone_weights=ws.weights, cache_dir=str(ws.cache_dir))
+
+
+def export_choices(run_dir: Path) -> list[tuple[str, int | None]]:
+    """What a run can be exported from, as (label, step): its last checkpoint (step None) first,
+    then the best kept step by each live metric (runs.SELECTION_METRICS), each named once."""
+    from ..gan import runs
+    from ..metrics import registry
+
+    status = runs.read_status(run_dir)
+    choices: list[tuple[str, int | None]] = [(f"last checkpoint (step {status['step']})", None)]
+    for metric, label in runs.SELECTION_METRICS.items():
+        best = runs.best_step(run_dir, metric)
+        if best is not None:
+            value = registry.output(metric).format(best[metric])
+            choices.append((f"best by {label}: step {best['step']} ({registry.output(metric).label} {value})",
+                            best["step"]))
+    return choices
 
 
 # ------------------------------------------------------------------------------------- leaderboard
