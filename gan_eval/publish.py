@@ -164,7 +164,7 @@ def _reading(ws: Workspace, result: dict) -> dict:
     from .workspace import service
 
     study = service.reader_study(ws)
-    selection = service.reading_selection(result)
+    selection = service.reading_pool(ws, result)  # the teams' cases, and the real ones of a Turing test
     closed = study.is_closed()
     reading: dict = {"closed": closed, "criteria": [{"key": c.key, "label": c.label, "question": c.question}
                                                     for c in CRITERIA]}
@@ -198,6 +198,17 @@ def _reading(ws: Workspace, result: dict) -> dict:
         "agreement": {"icc": agreement.icc, "kendall_w": agreement.kendall_w, "n_readers": agreement.n_readers,
                       "n_cases": agreement.n_cases, "reason": agreement.reason},
     })
+    summary = service.reading_summary(ws, result)
+    intervals = summary["agreement"]
+    reading["agreement"].update({name: None if i is None else {"estimate": i.estimate, "low": i.low, "high": i.high}
+                                 for name, i in (("icc_ci95", intervals.icc), ("kendall_w_ci95", intervals.kendall_w),
+                                                 ("krippendorff_alpha", intervals.krippendorff_alpha))})
+    reading["qualitative_ci95"] = {team: [i.low, i.high] for team, i in summary["qualitative"].items()}
+    if summary["turing"]:
+        reading["turing"] = summary["turing"]
+    if summary["ceiling"] is not None:
+        reading["ceiling"] = {"qualitative": summary["ceiling"].qualitative, "n_readers": summary["ceiling"].n_readers,
+                              "n_cases": summary["ceiling"].n_cases}
     return reading
 
 

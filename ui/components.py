@@ -152,13 +152,12 @@ def column_config(columns: list[str]) -> dict:
 
 
 def leaderboard_columns(table) -> list[str]:
-    """The registry's table columns that ``table`` has values for (the reader-study columns only
-    once there are qualitative scores), in the registry's order."""
+    """The registry's table columns that ``table`` has a value for in some row, in the registry's
+    order (so the reader study's columns appear once it is closed, a reference flag once there is
+    a reference set, the consistency once it was computed)."""
     from gan_eval.metrics import registry
 
-    reading = {"rank", "final_score", "qualitative_score"}
-    ranked = "rank" in table and table["rank"].notna().any()
-    return [c for c in registry.table_columns() if c in table and (ranked or c not in reading)]
+    return [c for c in registry.table_columns() if c in table and table[c].notna().any()]
 
 
 def publication(ws, result: dict) -> None:

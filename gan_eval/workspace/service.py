@@ -179,8 +179,49 @@ def reader_study(ws: Workspace):
 
 
 def reading_selection(result: dict) -> dict[str, list[str]]:
-    """What the readers rate: each scored submission's cluster-selected cases."""
+    """Each scored submission's cluster-selected cases."""
     return {team: s["selected_cases"] for team, s in result["submissions"].items()}
+
+
+def reading_pool(ws: Workspace, result: dict) -> dict[str, list[str]]:
+    """What the readers rate: the teams' selected cases and, while the visual Turing test is on,
+    that many real cases chosen by the same K-means rule on the real set (as the team ``real``).
+    Every result of the study is computed over this pool."""
+    from .. import turing
+
+    pool = reading_selection(result)
+    setting = reader_study(ws).turing_setting()
+    if not setting.enabled:
+        return pool
+    return turing.reading_pool(pool, _real_cases(ws, setting.n_real))
+
+
+def _real_cases(ws: Workspace, k: int) -> list[str]:
+    from .. import turing
+    from ..evaluation import embed_set
+
+    key = (str(ws.root), ws.entry(REAL).sha256, ws.backbone, k, ws.seed)
+    if key not in _REAL_CASES:
+        real = embed_set(ws, REAL)
+        _REAL_CASES[key] = turing.select_real_cases(real.features, real.case_ids, k=k, seed=ws.seed)
+    return _REAL_CASES[key]
+
+
+_REAL_CASES: dict[tuple, list[str]] = {}  # K-means on the real set, once per set, backbone, k and seed
+
+
+def reading_summary(ws: Workspace, result: dict, readers: list[str] = ()) -> dict:
+    """The reading's results over the pool, once closed: each team's reads (complete reads against
+    readers x cases), the qualitative score's 95% interval (resampling readers and cases), the
+    agreement with intervals, the real cases' ceiling and the Turing test's detection rates."""
+    study = reader_study(ws)
+    pool = reading_pool(ws, result)
+    return {"reads": study.reads(readers, selected=pool),
+            "qualitative": study.qualitative_intervals(selected=pool, seed=ws.seed),
+            "agreement": study.agreement_intervals(selected=pool, seed=ws.seed),
+            "ceiling": study.real_ceiling(selected=pool),
+            "turing": study.turing_summary(selected=pool),
+            "detection": study.detection_by_reader(selected=pool)}
 
 
 def leaderboard(ws: Workspace, result: dict) -> dict:
@@ -192,8 +233,17 @@ def leaderboard(ws: Workspace, result: dict) -> dict:
     study = reader_study(ws)
     if not study.is_closed():
         return result
-    qualitative = study.qualitative_scores(selected=reading_selection(result))
-    return add_qualitative(result, qualitative) if qualitative else result
+    pool = reading_pool(ws, result)
+    qualitative = study.qualitative_scores(selected=pool)
+    board = add_qualitative(result, qualitative) if qualitative else result
+    reads = study.reads(selected=pool)
+    intervals = study.qualitative_intervals(selected=pool, seed=ws.seed)
+    for team, s in board["submissions"].items():
+        if team in reads:
+            s["reads"], s["reads_expected"] = reads[team].done, reads[team].expected
+        if team in intervals and intervals[team].low is not None:
+            s["qualitative_ci95"] = [intervals[team].low, intervals[team].high]
+    return board
 
 
 def exportable(ws: Workspace, result: dict) -> dict:
@@ -214,7 +264,7 @@ def sync_reading_pool(ws: Workspace, result: dict) -> None:
     study = reader_study(ws)
     if not study.is_closed():
         try:
-            study.register_items(reading_selection(result))
+            study.register_items(reading_pool(ws, result))
         except ReadingClosedError:
             pass  # closed meanwhile: results follow the selection given to them
 
