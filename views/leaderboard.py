@@ -1,4 +1,4 @@
-"""Leaderboard: every submission's challenge scores and beyond-challenge metrics, with gauges."""
+"""Leaderboard: the challenge's table first, the other metrics grouped below, gauges for one team."""
 
 import json
 
@@ -7,8 +7,8 @@ import streamlit as st
 
 from gan_eval.csv_safe import dataframe_to_csv
 from gan_eval.figures import accuracy_gauge, gauge
-from gan_eval.metrics import registry
 from gan_eval.scoring import leaderboard_rows
+from gan_eval.workspace import service
 from ui import components, state
 
 ws = state.workspace()
@@ -19,16 +19,18 @@ if result is None:
 st.subheader("Leaderboard")
 st.caption(f"Backbone **{result['backbone']}** · seed {result['seed']} · {result['real']['n']} real cases · "
            "FID score = 1 − FID / FID_max (largest FID here) · diversity = 1 − 2|acc − 0.5| · "
-           "quantitative = mean of both · final = mean of quantitative and qualitative/20.")
+           "quantitative = mean of both · final = mean of quantitative and qualitative/20. "
+           "Click a column heading to sort.")
 rows = leaderboard_rows(result)
 table = pd.DataFrame(rows).set_index("submission")
-ranked = any(row["rank"] is not None for row in rows)
-reading = {"rank", "final_score", "qualitative_score"}
-shown = [c for c in registry.table_columns() if ranked or c not in reading]
-st.dataframe(table[shown], width="stretch", key="leaderboard-table", column_config=components.column_config(shown))
+layout = service.leaderboard_layout(rows)
+components.table(table, layout.challenge, key="leaderboard-table")
 components.failed_submissions(result)
-if not ranked:
+if "final_score" not in layout.challenge:
     st.caption("Qualitative and final scores appear here once the reader study is closed (Reader study → Organiser).")
+for title, columns in layout.groups:
+    with st.expander(title):
+        components.table(table, columns, key=f"leaderboard-{title}")
 
 downloads = st.columns(4)
 downloads[0].download_button("Download CSV", dataframe_to_csv(table).encode(), "leaderboard.csv", "text/csv")
