@@ -18,7 +18,8 @@ def main() -> None:
     from ui.pages import PAGES
 
     st.set_page_config(page_title="gan_eval · GAN evaluation for liver MRI", page_icon=":material/radiology:",
-                       layout="wide")
+                       layout="wide", initial_sidebar_state=235)  # a narrow sidebar leaves a projector room
+    components.compact_layout()
     navigation = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=p.default) for p in PAGES])
     components.header()
     navigation.run()

@@ -99,27 +99,29 @@ def embedding_map(coords: np.ndarray, set_names: list[str], case_ids: list[str],
     if ringed.size:
         fig.add_trace(go.Scatter(
             x=coords[ringed, 0], y=coords[ringed, 1], mode="markers", name=f"selected ({ringed.size})",
-            marker=dict(size=13, symbol="circle-open", color="#111827", line=dict(width=2)),
+            marker=dict(size=24, symbol="circle-open", color="#DC2626", line=dict(width=2.5)),
             customdata=np.stack([set_arr[ringed], ids[ringed], ringed], axis=1), hoverinfo="skip",
             selected=dict(marker=dict(opacity=1.0)), unselected=dict(marker=dict(opacity=1.0)),
         ))
     # dragmode "zoom", not "lasso": Streamlit only turns a click into a selection outside the
     # select/lasso drag modes. Box and lasso stay one click away in the mode bar.
-    fig.update_layout(height=560, margin=dict(l=10, r=10, t=40, b=10), dragmode="zoom", uirevision=uirevision,
+    fig.update_layout(height=540, margin=dict(l=10, r=10, t=40, b=40), dragmode="zoom", uirevision=uirevision,
                       hovermode="closest", title=f"{method_label} of the embeddings (diamonds: the K-means-selected cases)",
-                      legend=dict(orientation="h", y=-0.05), xaxis=dict(showticklabels=False, title=""),
+                      legend=dict(orientation="h", y=-0.01, yanchor="top", x=0), xaxis=dict(showticklabels=False, title=""),
                       yaxis=dict(showticklabels=False, title=""), plot_bgcolor="#f8fafc")
     return fig
 
 
 def case_figure(case: Case, windows: list[tuple[float, float]], show_mask: bool, title: str = "",
-                uirevision: str | None = None, height: int = 320) -> go.Figure:
+                uirevision: str | None = None, height: int = 320,
+                ranges: tuple[tuple[float, float], tuple[float, float]] | None = None) -> go.Figure:
     """The three sequences side by side: linked zoom and pan, the pixel value under the pointer,
     an optional lesion outline.
 
     Each panel is a grey heatmap of the raw pixels, windowed by ``windows`` (level, width per
-    sequence) through its colour range, so hovering shows the stored value. With ``uirevision``
-    (any string kept from one case to the next) zoom and pan survive Next/Previous.
+    sequence) through its colour range, so hovering shows the stored value. ``ranges`` ((x0, x1),
+    (y0, y1) in pixels) zooms the three panels; a box drag selects (dragmode "select") so that the
+    app can keep that zoom for the next case.
     """
     fig = make_subplots(rows=1, cols=3, subplot_titles=[SEQUENCE_LABELS[s] for s in SEQUENCES],
                         horizontal_spacing=0.012)
@@ -135,13 +137,23 @@ def case_figure(case: Case, windows: list[tuple[float, float]], show_mask: bool,
             yy, xx = np.nonzero(mask_outline(mask))
             fig.add_trace(go.Scattergl(x=xx, y=yy, mode="markers", marker=dict(size=2, color="#f97316"),
                                        hoverinfo="skip", showlegend=False), row=1, col=i + 1)
+        # Heatmaps take no box selection: two invisible corner points make the panel selectable.
+        h, w = image.shape
+        fig.add_trace(go.Scatter(x=[0, w - 1], y=[0, h - 1], mode="markers", marker=dict(opacity=0), hoverinfo="skip",
+                                 showlegend=False), row=1, col=i + 1)
     for i in range(1, 4):
         fig.update_xaxes(visible=False, matches="x", constrain="domain", row=1, col=i)
-        fig.update_yaxes(visible=False, matches="y", autorange="reversed", scaleanchor=f"x{'' if i == 1 else i}",
-                         constrain="domain", row=1, col=i)
+        fig.update_yaxes(visible=False, matches="y", scaleanchor=f"x{'' if i == 1 else i}", constrain="domain",
+                         row=1, col=i)
+        if ranges:
+            (x0, x1), (y0, y1) = ranges
+            fig.update_xaxes(range=[min(x0, x1), max(x0, x1)], autorange=False, row=1, col=i)
+            fig.update_yaxes(range=[max(y0, y1), min(y0, y1)], autorange=False, row=1, col=i)
+        else:
+            fig.update_yaxes(autorange="reversed", row=1, col=i)
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=50 if title else 24, b=0),
-                      title=html.escape(title) if title else None,
-                      dragmode="pan", uirevision=uirevision, hovermode="closest")
+                      title=html.escape(title) if title else None, dragmode="select", selectdirection="any",
+                      uirevision=uirevision, hovermode="closest", newselection=dict(line=dict(color="#f97316")))
     fig.update_annotations(font_size=13)
     return fig
 

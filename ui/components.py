@@ -18,10 +18,22 @@ from . import state
 
 
 def header() -> None:
+    """One line: the app, the workspace, the backbone (described in its tooltip) and the seed."""
     ws = state.workspace()
-    st.markdown("### gan_eval · GAN evaluation for MTM-HCC liver MRI")
-    st.caption(f"Workspace **{ws.root.name}** · backbone **{ws.backbone}** · seed {ws.seed} · "
-               f"{describe_backbone(ws.backbone)}")
+    st.caption(f"**gan_eval** · GAN evaluation for MTM-HCC liver MRI · workspace **{text(ws.root.name)}** · "
+               f"backbone **{ws.backbone}** · seed {ws.seed}", help=describe_backbone(ws.backbone))
+
+
+# Less white space around the pages than Streamlit's default, so that a 1024 x 768 projector shows
+# the images and the challenge table above the fold (the content is the same at every size).
+_COMPACT_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding: 3.4rem 1.25rem 2rem 1.25rem; }
+[data-testid="stSidebarNavItems"] { padding-top: 0.5rem; }
+</style>"""
+
+
+def compact_layout() -> None:
+    st.html(_COMPACT_CSS)
 
 
 # Characters that Markdown (with Streamlit's extensions: :emoji: and :colour[...] directives, $math$)
@@ -113,7 +125,8 @@ def display_controls(key: str, case: Case, container=None) -> Display:
     """Window/level in a pop-over: one preset for the three sequences or one per sequence, and a
     manual level and width (in the images' own units) for any of them."""
     container = container or st
-    with container.popover("Window / level", icon=":material/contrast:", width="stretch"):
+    with container.popover("Window", icon=":material/contrast:", width="stretch",
+                           help="Window/level presets, per sequence or manual"):
         per_sequence = st.toggle("Per-sequence window", key=f"{key}-per-seq")
         names = SEQUENCES if per_sequence else SEQUENCES[:1]
         presets, manual = [], []
@@ -139,7 +152,8 @@ def display_controls(key: str, case: Case, container=None) -> Display:
         if not per_sequence:
             manual = [manual[0]] * 3
         st.caption("Presets are percentiles of each image (MRI has no fixed intensity scale). "
-                   "Hover a pixel for its value; scroll to zoom, drag to pan, double-click to reset.")
+                   "Hover a pixel for its value; drag a box to zoom (kept for the next case), "
+                   "double-click to reset.")
     return Display(tuple(presets), tuple(manual), False)
 
 
@@ -147,11 +161,22 @@ def with_mask(display: Display, show: bool) -> Display:
     return replace(display, show_mask=show)
 
 
-def case_plot(case: Case, display: Display, key: str, title: str = "", height: int = 320) -> None:
-    """Three sequences side by side with linked zoom and pan, kept from one case to the next."""
+def case_plot(case: Case, display: Display, key: str, title: str = "", height: int = 320,
+              zoom_key: str | None = None) -> None:
+    """Three sequences side by side with linked zoom and pan. A box dragged on the images zooms
+    all three and stays from one case to the next (Streamlit redraws a changed figure from
+    scratch, so plotly's own zoom state cannot survive Next); double-click resets it. Cases shown
+    with the same ``zoom_key`` share the zoom."""
+    zoom = f"{zoom_key or key}-zoom"
+    fig_key = f"{key}-fig"
+
+    def remember_zoom() -> None:
+        st.session_state[zoom] = service.zoom_from_selection(st.session_state[fig_key]["selection"])
+
     st.plotly_chart(case_figure(case, display.windows(case), display.show_mask and case.masks is not None, title,
-                                uirevision=key, height=height),
-                    key=f"{key}-fig", config={"displaylogo": False, "scrollZoom": True})
+                                uirevision=key, height=height, ranges=st.session_state.get(zoom)),
+                    key=fig_key, on_select=remember_zoom, selection_mode="box",
+                    config={"displaylogo": False, "scrollZoom": True})
 
 
 def case_viewer(case: Case, key: str, title: str = "", mask_toggle: bool = True, height: int = 320) -> Display:
@@ -201,14 +226,17 @@ def clickable_gallery(cases: list[tuple[str, str, Case]], key: str, columns: int
     return opened
 
 
-def table(frame, columns: list[str], key: str | None = None) -> None:
+def table(frame, columns: list[str], key: str | None = None, labels: dict[str, str] | None = None) -> None:
     """A leaderboard table: each column formatted by the metric registry (fixed decimals,
     percentages, "—" where missing) over the raw numbers, which sorting and the tests read;
     tall enough that no row hides under a scroll bar."""
     shown = frame[columns]
     styled = shown.style.format({c: (lambda v, c=c: service.formatted(c, v)) for c in columns})
-    st.dataframe(styled, width="stretch", key=key, column_config=column_config(columns) | {"_index": "Team"},
-                 height=38 + 35 * len(shown))
+    config = column_config(columns) | {"_index": st.column_config.TextColumn("Team", width=110)}
+    for column, label in (labels or {}).items():
+        if column in config:
+            config[column]["label"] = label
+    st.dataframe(styled, width="stretch", key=key, column_config=config, height=38 + 35 * len(shown))
 
 
 def column_config(columns: list[str]) -> dict:
@@ -223,5 +251,5 @@ def column_config(columns: list[str]) -> dict:
         if o.unit == "yes/no":
             config[column] = st.column_config.CheckboxColumn(label, help=o.help or None)
         else:  # the text itself comes from ``table``'s formatting
-            config[column] = st.column_config.NumberColumn(label, help=o.help or None, width="small")
+            config[column] = st.column_config.NumberColumn(label, help=o.help or None, width=72)
     return config

@@ -33,7 +33,7 @@ if mode == "Cluster-selected gallery":
         st.rerun()
     st.stop()
 
-nav = st.columns([3, 4, 1, 1, 3, 2], vertical_alignment="bottom", gap="small")
+nav = st.columns([3, 4, 2, 2, 3, 3], vertical_alignment="bottom", gap="small")
 set_name = nav[0].selectbox("Set", names, key="viewer-set")
 cases = state.case_set(ws, set_name)
 ids = cases.ids
@@ -62,4 +62,5 @@ if set_name != REAL:
     st.markdown(f"**Nearest real case: {components.text(twin.case_id)}** — distance {report.distance:.2f} in "
                 f"{report.backbone} space, ratio {report.ratio:.2f} to the typical real-to-real nearest-neighbour "
                 f"distance ({report.typical:.2f}), {verdict}.")
-    components.case_plot(twin, display, key="viewer-twin", title=f"real / {twin.case_id}", height=300)
+    components.case_plot(twin, display, key="viewer-twin", title=f"real / {twin.case_id}", height=300,
+                         zoom_key="viewer")

@@ -60,15 +60,15 @@ def open_case(set_name: str, case_id: str) -> None:
     st.switch_page("views/case_viewer.py")
 
 
-with side:
+with side, st.container(key="map-preview"):
     if picked:
         set_name, case_id = picked[0]
         case = state.case_set(ws, set_name).by_id(case_id)
         st.markdown(f"**{components.text(set_name)} / {components.text(case_id)}**")
         st.image(components.thumbnail(case, 110), width="stretch")
         st.caption(components.text(details[service.selected_rows(points, [picked[0]])[0]].replace("<br>", " · ")))
-        if st.button(f"Open {components.text(set_name)} / {components.text(case_id)} in the case viewer",
-                     type="primary", key="map-open",
+        if st.button(f"Open {components.text(case_id)}", type="primary", key="map-open", icon=":material/image:",
+                     help="In the case viewer, with its nearest real case",
                      width="stretch"):
             open_case(set_name, case_id)
         if st.button("Clear selection", key="map-clear", width="stretch"):

@@ -24,7 +24,7 @@ st.caption(f"Backbone **{result['backbone']}** · seed {result['seed']} · {resu
 rows = leaderboard_rows(result)
 table = pd.DataFrame(rows).set_index("submission")
 layout = service.leaderboard_layout(rows)
-components.table(table, layout.challenge, key="leaderboard-table")
+components.table(table, layout.challenge, key="leaderboard-table", labels=layout.labels)
 components.failed_submissions(result)
 if "final_score" not in layout.challenge:
     st.caption("Qualitative and final scores appear here once the reader study is closed (Reader study → Organiser).")

@@ -600,6 +600,7 @@ class LeaderboardLayout:
 
     challenge: list[str]
     groups: list[tuple[str, list[str]]]
+    labels: dict[str, str]   # headings that differ from the registry's label here
 
 
 def leaderboard_layout(rows: list[dict]) -> LeaderboardLayout:
@@ -622,7 +623,8 @@ def leaderboard_layout(rows: list[dict]) -> LeaderboardLayout:
         if cols:
             groups.append((_GROUP_TITLES.get(metric.name, metric.name.replace("_", " ").capitalize()), cols))
             shown.update(cols)
-    return LeaderboardLayout(challenge, groups)
+    labels = {} if ranked else {"quantitative_rank": "Rank"}  # the only rank until reading is closed
+    return LeaderboardLayout(challenge, groups, labels)
 
 
 def formatted(column: str, value: object) -> str:
@@ -646,3 +648,13 @@ def missing_for_scoring(ws: Workspace) -> str | None:
     lacks = [what for what, absent in (("a real set", ws.real is None), ("a submission", not ws.submissions)) if absent]
     return f"This workspace has no {' and no '.join(w.split(' ', 1)[1] for w in lacks)} yet: add " \
            f"{' and '.join(lacks)} on the Workspace & upload page." if lacks else None
+
+
+def zoom_from_selection(selection: dict) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The viewer's zoom, ((x0, x1), (y0, y1)) in pixels, from a plotly box selection as Streamlit
+    returns it (``selection["box"]``); None (the whole image) when there is no box or an empty one."""
+    for box in selection.get("box") or []:
+        xs, ys = box.get("x") or [], box.get("y") or []
+        if len(xs) == 2 and len(ys) == 2 and xs[0] != xs[1] and ys[0] != ys[1]:
+            return (float(min(xs)), float(max(xs))), (float(min(ys)), float(max(ys)))
+    return None
