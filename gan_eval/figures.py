@@ -99,7 +99,8 @@ def embedding_map(coords: np.ndarray, set_names: list[str], case_ids: list[str],
     if ringed.size:
         fig.add_trace(go.Scatter(
             x=coords[ringed, 0], y=coords[ringed, 1], mode="markers", name=f"selected ({ringed.size})",
-            marker=dict(size=24, symbol="circle-open", color="#DC2626", line=dict(width=2.5)),
+            marker=dict(size=24 if ringed.size <= 5 else 11, symbol="circle-open", color="#DC2626",
+                        line=dict(width=2.5 if ringed.size <= 5 else 1.2)),
             customdata=np.stack([set_arr[ringed], ids[ringed], ringed], axis=1), hoverinfo="skip",
             selected=dict(marker=dict(opacity=1.0)), unselected=dict(marker=dict(opacity=1.0)),
         ))

@@ -13,6 +13,7 @@ from script runs.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -26,8 +27,14 @@ from gan_eval.workspace import REAL, Workspace, demo_root
 from gan_eval.workspace import service
 
 _BOARD = JobBoard()
-_SCORES: dict[tuple[str, str], service.Scores] = {}            # latest scores, provisional or final
-_PROGRESS: dict[tuple[str, str], service.OverallProgress] = {}  # the evaluation's overall progress
+_LOCK = threading.Lock()
+# Per workspace folder: the evaluation job with the settings key it started under; the latest
+# scores with the key they are valid for; the overall progress of the running evaluation. One
+# evaluation runs per folder at a time: the demo registers its sets while it is scored, which
+# changes the key, and that must not start a second build.
+_JOBS: dict[str, tuple[str, Job]] = {}
+_SCORES: dict[str, tuple[str, service.Scores]] = {}
+_PROGRESS: dict[str, service.OverallProgress] = {}
 
 
 def job_board() -> JobBoard:
@@ -58,23 +65,36 @@ def _settings_key(ws: Workspace) -> str:
     return json.dumps([settings, registry.version()], sort_keys=True)
 
 
-def _key(ws: Workspace) -> tuple[str, str]:
-    return str(ws.root), _settings_key(ws)
-
-
 def start_evaluation(ws: Workspace) -> Job:
     """Start (or join) the background job that builds the demo if needed, embeds and scores,
-    publishing provisional scores as sets come in, then computes the maps."""
-    key = _key(ws)
+    publishing provisional scores as sets come in, then computes the maps. A running job is
+    joined whatever changed meanwhile; a finished one is rerun when the settings or sets changed."""
+    root, key = str(ws.root), _settings_key(ws)
+    with _LOCK:
+        started = _JOBS.get(root)
+        if started is not None and (started[1].status.running or started[0] == key):
+            return started[1]
 
-    def work(report):
-        tracker = service.OverallProgress(service.evaluation_totals(ws), forward=report)
-        _PROGRESS[key] = tracker
-        result = service.evaluate_in_steps(ws, progress=tracker, publish=lambda s: _SCORES.__setitem__(key, s))
-        _start_maps(ws, key, result)
-        return result
+        def work(report):
+            tracker = service.OverallProgress(service.evaluation_totals(ws), forward=report)
+            _PROGRESS[root] = tracker
 
-    return _BOARD.start(f"evaluate:{key}", "evaluation", work)
+            def publish(scores: service.Scores) -> None:
+                done = {REAL, *scores.result["submissions"], *scores.result.get("failed", {})}
+                # The final scores are valid for the workspace as it is now when they cover its sets
+                # (the demo registered its own while being scored), else for the key it started under.
+                valid = _settings_key(ws) if not scores.provisional and done == set(ws.set_names()) else key
+                _SCORES[root] = (valid, scores)
+                if not scores.provisional:
+                    _JOBS[root] = (valid, _JOBS[root][1])
+
+            result = service.evaluate_in_steps(ws, progress=tracker, publish=publish)
+            _start_maps(ws, result)
+            return result
+
+        job = _BOARD.start(f"evaluate:{root}:{key}", "evaluation", work)
+        _JOBS[root] = (key, job)
+        return job
 
 
 def start_demo_at_launch() -> None:
@@ -83,8 +103,12 @@ def start_demo_at_launch() -> None:
 
 
 def scores(ws: Workspace) -> service.Scores | None:
-    """The latest scores of ``ws`` (provisional while sets are still coming in), or None."""
-    return _SCORES.get(_key(ws))
+    """The latest scores of ``ws``: provisional while its evaluation runs, final once done."""
+    latest = _SCORES.get(str(ws.root))
+    if latest is None:
+        return None
+    valid, current = latest
+    return current if current.provisional or valid == _settings_key(ws) else None
 
 
 def finished_evaluation(ws: Workspace) -> dict | None:
@@ -93,7 +117,7 @@ def finished_evaluation(ws: Workspace) -> dict | None:
 
 
 def overall_progress(ws: Workspace) -> service.OverallProgress | None:
-    return _PROGRESS.get(_key(ws))
+    return _PROGRESS.get(str(ws.root))
 
 
 def evaluation_job(ws: Workspace, wait_s: float = 5.0) -> Job:
@@ -109,18 +133,18 @@ def evaluation_job(ws: Workspace, wait_s: float = 5.0) -> Job:
     return job
 
 
-def _start_maps(ws: Workspace, key: tuple[str, str], result: dict) -> Job:
+def _start_maps(ws: Workspace, result: dict) -> Job:
     def work(report):
         embeddings = {name: embed_set(ws, name) for name in [REAL, *result["submissions"]]}
         service.compute_maps(service.all_map_points(result, embeddings), ws.seed,
                              EmbeddingCache(ws.cache_dir).projections_dir, progress=report)
-    return _BOARD.start(f"maps:{key}", "maps", work)
+    return _BOARD.start(f"maps:{ws.root}:{result['metrics_version']}:{sorted(result['submissions'])}", "maps", work)
 
 
 def maps_job(ws: Workspace, result: dict) -> Job:
     """The job that computes every map of the workspace (started when scoring ends; started
     again here if this process has not run it, e.g. after a restart)."""
-    return _start_maps(ws, _key(ws), result)
+    return _start_maps(ws, result)
 
 
 def embeddings(ws: Workspace, name: str):

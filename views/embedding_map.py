@@ -83,7 +83,8 @@ if len(picked) > 1:
     pages = (len(picked) - 1) // PAGE_SIZE + 1
     page = 0
     if pages > 1:
-        page = st.number_input(f"Page (of {pages}, {PAGE_SIZE} cases each)", 1, pages, 1, key="map-page") - 1
+        page = st.columns([1, 3])[0].number_input(f"Page (of {pages}, {PAGE_SIZE} cases each)", 1, pages, 1,
+                                                  key="map-page") - 1
     shown = picked[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
     opened = components.clickable_gallery([(s, c, state.case_set(ws, s).by_id(c)) for s, c in shown], key="map-grid")
     if opened:
