@@ -1,4 +1,4 @@
-"""Leaderboard: every submission's challenge scores and beyond-challenge metrics, with gauges."""
+"""Leaderboard: the challenge's table first, the other metrics grouped below, gauges for one team."""
 
 import json
 
@@ -19,15 +19,18 @@ if result is None:
 st.subheader("Leaderboard")
 st.caption(f"Backbone **{result['backbone']}** · seed {result['seed']} · {result['real']['n']} real cases · "
            "FID score = 1 − FID / FID_max (largest FID here) · diversity = 1 − 2|acc − 0.5| · "
-           "quantitative = mean of both · final = mean of quantitative and qualitative/20.")
+           "quantitative = mean of both · final = mean of quantitative and qualitative/20. "
+           "Click a column heading to sort.")
 rows = leaderboard_rows(result)
 table = pd.DataFrame(rows).set_index("submission")
-ranked = any(row["rank"] is not None for row in rows)
-shown = components.leaderboard_columns(table)
-st.dataframe(table[shown], width="stretch", key="leaderboard-table", column_config=components.column_config(shown))
+layout = service.leaderboard_layout(rows)
+components.table(table, layout.challenge, key="leaderboard-table", labels=layout.labels)
 components.failed_submissions(result)
-if not ranked:
+if "final_score" not in layout.challenge:
     st.caption("Qualitative and final scores appear here once the reader study is closed (Reader study → Organiser).")
+for title, columns in layout.groups:
+    with st.expander(title):
+        components.table(table, columns, key=f"leaderboard-{title}")
 
 exported = service.exportable(ws, result)
 publishing = components.publication(ws, result)

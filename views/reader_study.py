@@ -54,7 +54,7 @@ elif role is Role.READER:
 else:
     reader = None  # the organiser manages the reading; readers read
 
-result = components.evaluation(ws)
+result = components.evaluation(ws, provisional=False)  # readers rate the final selection only
 if result is None:
     st.stop()
 service.sync_reading_pool(ws, result)
@@ -80,10 +80,14 @@ def read_cases(reader: str) -> None:
         item = st.session_state["reading-item"]
         position = order.index(item)
         team, case_id = study.item_reference(item)
-        st.markdown(f"**Case {position + 1} of {len(order)}**")
-        components.case_viewer(state.case_set(ws, team).by_id(case_id), key="reading", mask_toggle=False)
         previous = study.ratings_for(reader, item)
-        with st.form("rating"):
+        # Compact reading layout: the images and the rating form side by side (one screen per case).
+        images, form = st.columns([3, 2], gap="medium")
+        with images:
+            st.markdown(f"**Case {position + 1} of {len(order)}**")
+            components.case_viewer(state.case_set(ws, team).by_id(case_id), key="reading", mask_toggle=False,
+                                   height=280)
+        with form, st.form("rating", border=False):
             st.caption("Rate each criterion from 0 (no / not at all) to 4 (yes / fully). A saved case can be "
                        "re-rated by coming back to it.")
             values = {c.key: st.radio(c.question, range(scale.RATING_MIN, scale.RATING_MAX + 1), horizontal=True,
@@ -91,14 +95,14 @@ def read_cases(reader: str) -> None:
                       for c in scale.CRITERIA}
             verdict = turing_question(item) if turing_on else None
             buttons = st.columns(3)
-            back = buttons[0].form_submit_button("◀ Back")
-            skip = buttons[1].form_submit_button("Skip ▶")
-            save = buttons[2].form_submit_button("Save and next", type="primary")
+            back = buttons[0].form_submit_button("◀ Back", width="stretch")
+            skip = buttons[1].form_submit_button("Skip ▶", width="stretch")
+            save = buttons[2].form_submit_button("Save and next", type="primary", width="stretch")
         missing = [c.label for c in scale.CRITERIA if values[c.key] is None]
         if turing_on and None in verdict:
             missing.append("real or generated, and how sure")
         if save and missing:
-            st.warning(f"Rate every criterion before saving (missing: {', '.join(missing)}), or skip the case.")
+            form.warning(f"Rate every criterion before saving (missing: {', '.join(missing)}), or skip the case.")
             save = False
         elif save:
             study.save_ratings(reader, item, values, verdict=verdict)

@@ -303,6 +303,24 @@ class Workspace:
         self._update(lambda data: data["submissions"].pop(name, None))
         self._drop_if_unreferenced(entry.to_json())
 
+    def team_colours(self) -> dict[str, str]:
+        """Each submission's map colour, assigned once (in the order teams were added, from the
+        colour-blind-safe ``gan_eval.palette``) and stored in ``workspace.json``, so that adding or
+        removing a team never recolours the others. Removed teams keep theirs for a re-upload."""
+        from ..palette import assign_colours
+
+        def order(data: dict) -> list[str]:
+            return sorted(data["submissions"], key=lambda n: (data["submissions"][n]["added_at"], n))
+
+        data = self._read()
+        if all(name in data.get("colours", {}) for name in data["submissions"]):
+            return {name: data["colours"][name] for name in data["submissions"]}
+
+        def change(data: dict) -> None:
+            data["colours"] = assign_colours(data.get("colours", {}), order(data))
+        data = self._update(change)
+        return {name: data["colours"][name] for name in data["submissions"]}
+
     def case_set(self, name: str) -> CaseSet | StoredCases:
         """The cases of a set: read one at a time on demand from a standard archive (memory flat in
         the set's size), else all at once."""
