@@ -243,12 +243,12 @@ def _map(ws: Workspace, result: dict, assets: dict[str, bytes]) -> dict:
     from .archives import ArchiveError
     from .cache import EmbeddingCache
     from .evaluation import embed_set
-    from .workspace import service
+    from .workspace import explore
 
     teams = list(result["submissions"])
     try:
         embeddings = {name: embed_set(ws, name) for name in [REAL, *teams]}
-        points = service.map_points(result, embeddings, teams)
+        points = explore.map_points(result, embeddings, teams)
         coords = points.projection(MAP_METHOD, int(result["seed"]), EmbeddingCache(ws.cache_dir).projections_dir)
     except (ValueError, OSError, ArchiveError) as exc:  # e.g. a backbone's weights gone since scoring
         return {"method": MAP_METHOD, "sha256": None, "error": str(exc)}

@@ -13,6 +13,8 @@ from gan_eval.phantom import make_cases
 from gan_eval.render import WINDOW_PRESETS, intensity_range, percentile_window, preset_window
 from gan_eval.scoring import leaderboard_rows
 from gan_eval.workspace import REAL, Workspace, service
+from gan_eval.workspace import staged
+from gan_eval.workspace import explore
 
 
 # ------------------------------------------------------------------------------------- colours
@@ -61,22 +63,22 @@ def test_picked_cases_reads_customdata_as_list_or_dict_with_string_keys():
               {"customdata": ["real", "real_0003", 1]},
               {"customdata": {"1": "good_0011", "0": "good", "2": 7}},  # a repeat
               {"point_index": 3}]
-    assert service.picked_cases(points) == [("good", "good_0011"), ("real", "real_0003")]
+    assert explore.picked_cases(points) == [("good", "good_0011"), ("real", "real_0003")]
 
 
 def test_map_points_rows_hover_and_selection(small_workspace):
     result = evaluate_workspace(small_workspace)
     embeddings = {n: embed_set(small_workspace, n) for n in small_workspace.set_names()}
-    points = service.all_map_points(result, embeddings)
+    points = explore.all_map_points(result, embeddings)
     assert list(dict.fromkeys(points.set_names)) == [REAL, *result["submissions"]]
-    rows = service.map_rows(points, ["good"])
+    rows = explore.map_rows(points, ["good"])
     assert {points.set_names[r] for r in rows} == {REAL, "good"}
-    details = service.map_hover_details(points, result, embeddings[REAL])
+    details = explore.map_hover_details(points, result, embeddings[REAL])
     copy = result["submissions"]["memorized"]["suspected_copies"][0]
-    row = service.selected_rows(points, [("memorized", copy["generated"])])[0]
+    row = explore.selected_rows(points, [("memorized", copy["generated"])])[0]
     assert f"nearest real {copy['real']}" in details[row] and "a suspected copy" in details[row]
     assert all("K-means selected" in details[r] for r in np.flatnonzero(points.highlighted))
-    assert service.selection_counts([("good", "a"), ("real", "b"), ("good", "c")], [REAL, "good", "blurry"]) == \
+    assert explore.selection_counts([("good", "a"), ("real", "b"), ("good", "c")], [REAL, "good", "blurry"]) == \
         {REAL: 1, "good": 2}
 
 
@@ -123,27 +125,30 @@ def test_leaderboard_layout_puts_the_challenge_first_and_groups_the_rest(small_w
     from gan_eval.metrics import registry
 
     rows = leaderboard_rows(evaluate_workspace(small_workspace))
-    layout = service.leaderboard_layout(rows)
+    layout = explore.leaderboard_layout(rows)
     assert layout.challenge == ["quantitative_rank", "n", "fid", "fid_score", "loo_accuracy", "diversity_score",
                                 "quantitative_score"]
     grouped = [c for _, cols in layout.groups for c in cols]
-    reading = {"rank", "qualitative_score", "final_score"}  # hidden until the reader study is closed
+    # Hidden until the reader study is closed (the reference flag: until there is a reference set).
+    reading = {"rank", "qualitative_score", "final_score", "qualitative_ci95_low", "qualitative_ci95_high", "reads",
+               "reference"}
     assert sorted(grouped + layout.challenge) == sorted(c for c in registry.table_columns()
                                                         if c in rows[0] and c not in reading)
     assert len(grouped) == len(set(grouped))
     ranked = [dict(r, rank=1 if i == 0 else None, qualitative_score=10.0 if i == 0 else None,
                    final_score=0.5 if i == 0 else None) for i, r in enumerate(rows)]
-    ranked_layout = service.leaderboard_layout(ranked)
-    assert ranked_layout.challenge[0] == "rank" and ranked_layout.challenge[-2:] == ["qualitative_score", "final_score"]
+    ranked_layout = explore.leaderboard_layout(ranked)
+    assert ranked_layout.challenge[0] == "rank" and ranked_layout.challenge[-3:] == ["qualitative_score", "final_score",
+                                                                                      "reads"]
     assert ("Ranks", ["quantitative_rank"]) in ranked_layout.groups
 
 
 def test_leaderboard_cells_have_one_format_per_column():
-    assert service.formatted("loo_accuracy", 0.45) == "45.0%"
-    assert service.formatted("loo_accuracy", 0.5156) == "51.6%"
-    assert service.formatted("kid", -0.00001) == "0.0000"
-    assert service.formatted("rank", None) == service.formatted("rank", float("nan")) == "—"
-    assert service.formatted("rank", 2.0) == "2" and service.formatted("fid", 12.3456) == "12.35"
+    assert explore.formatted("loo_accuracy", 0.45) == "45.0%"
+    assert explore.formatted("loo_accuracy", 0.5156) == "51.6%"
+    assert explore.formatted("kid", -0.00001) == "0.0000"
+    assert explore.formatted("rank", None) == explore.formatted("rank", float("nan")) == "—"
+    assert explore.formatted("rank", 2.0) == "2" and explore.formatted("fid", 12.3456) == "12.35"
 
 
 # ------------------------------------------------------------------------------------- progress
@@ -151,7 +156,7 @@ def test_leaderboard_cells_have_one_format_per_column():
 def test_overall_progress_spans_every_set_and_ignores_cached_sets_in_its_rate():
     now = [0.0]
     forwarded = []
-    tracker = service.OverallProgress({"embedding real": 100, "embedding a": 1000, "embedding b": 1000},
+    tracker = staged.OverallProgress({"embedding real": 100, "embedding a": 1000, "embedding b": 1000},
                                       forward=lambda *call: forwarded.append(call))
     tracker._clock = lambda: now[0]
     tracker(100, 100, "embedding real")        # all cached: done at once, no speed measured
@@ -166,7 +171,7 @@ def test_overall_progress_spans_every_set_and_ignores_cached_sets_in_its_rate():
 
 
 def test_evaluation_totals_count_every_set(small_workspace):
-    totals = service.evaluation_totals(small_workspace)
+    totals = staged.evaluation_totals(small_workspace)
     assert totals == {f"embedding {n}": small_workspace.entry(n).n_accepted for n in small_workspace.set_names()}
 
 
@@ -178,9 +183,9 @@ def test_evaluate_in_steps_shows_rows_early_and_ends_with_the_evaluation(tmp_pat
     ws = Workspace(tmp_path / "demo")
     published = []
     calls = []
-    totals = service.evaluation_totals(ws, options)
-    assert totals[service.DEMO_BUILD_STAGE] == 12 + 5 * 12 + 6
-    result = service.evaluate_in_steps(ws, progress=lambda *c: calls.append(c), publish=published.append,
+    totals = staged.evaluation_totals(ws, options)
+    assert totals[staged.DEMO_BUILD_STAGE] == 12 + 5 * 12 + 6
+    result = staged.evaluate_in_steps(ws, progress=lambda *c: calls.append(c), publish=published.append,
                                        demo_options=options)
     assert published[0].provisional and list(published[0].result["submissions"]) == ["small"]
     assert published[-1].pending == () and published[-1].result == result
@@ -188,5 +193,5 @@ def test_evaluate_in_steps_shows_rows_early_and_ends_with_the_evaluation(tmp_pat
     assert set(ws.set_names()) == {REAL, "good", "collapsed", "memorized", "blurry", "inconsistent", "small"}
     assert ws.entry("good").n_accepted == 12 and ws.entry("small").n_accepted == 6
     assert result == evaluate_workspace(ws)
-    assert any(stage == service.DEMO_BUILD_STAGE for _, _, stage in calls)
+    assert any(stage == staged.DEMO_BUILD_STAGE for _, _, stage in calls)
     assert not list(ws.root.glob("demo_staging*"))

@@ -14,6 +14,7 @@ from gan_eval.features.registry import describe_backbone
 from gan_eval.figures import case_figure
 from gan_eval.render import MANUAL, WINDOW_PRESETS, intensity_range, percentile_window, preset_window, thumbnail_png
 from gan_eval.workspace import service
+from gan_eval.workspace import explore
 
 from . import state
 
@@ -72,7 +73,7 @@ def evaluation(ws, provisional: bool = True) -> dict | None:
     result = state.finished_evaluation(ws)
     if result is not None:
         return result
-    missing = service.missing_for_scoring(ws)
+    missing = explore.missing_for_scoring(ws)
     if missing:
         st.info(missing)
         return None
@@ -185,7 +186,7 @@ def case_plot(case: Case, display: Display, key: str, title: str = "", height: i
     fig_key = f"{key}-fig"
 
     def remember_zoom() -> None:
-        st.session_state[zoom] = service.zoom_from_selection(st.session_state[fig_key]["selection"])
+        st.session_state[zoom] = explore.zoom_from_selection(st.session_state[fig_key]["selection"])
 
     st.plotly_chart(case_figure(case, display.windows(case), display.show_mask and case.masks is not None, title,
                                 uirevision=key, height=height, ranges=st.session_state.get(zoom)),
@@ -245,7 +246,7 @@ def table(frame, columns: list[str], key: str | None = None, labels: dict[str, s
     percentages, "—" where missing) over the raw numbers, which sorting and the tests read;
     tall enough that no row hides under a scroll bar."""
     shown = frame[columns]
-    styled = shown.style.format({c: (lambda v, c=c: service.formatted(c, v)) for c in columns})
+    styled = shown.style.format({c: (lambda v, c=c: explore.formatted(c, v)) for c in columns})
     config = column_config(columns) | {"_index": st.column_config.TextColumn("Team", width=110)}
     for column, label in (labels or {}).items():
         if column in config:

@@ -25,6 +25,8 @@ from gan_eval.jobs import Job, JobBoard
 from gan_eval.metrics import registry
 from gan_eval.workspace import REAL, Workspace, demo_root
 from gan_eval.workspace import service
+from gan_eval.workspace import staged
+from gan_eval.workspace import explore
 
 _BOARD = JobBoard()
 _LOCK = threading.Lock()
@@ -33,8 +35,8 @@ _LOCK = threading.Lock()
 # evaluation runs per folder at a time: the demo registers its sets while it is scored, which
 # changes the key, and that must not start a second build.
 _JOBS: dict[str, tuple[str, Job]] = {}
-_SCORES: dict[str, tuple[str, service.Scores]] = {}
-_PROGRESS: dict[str, service.OverallProgress] = {}
+_SCORES: dict[str, tuple[str, staged.Scores]] = {}
+_PROGRESS: dict[str, staged.OverallProgress] = {}
 
 
 def job_board() -> JobBoard:
@@ -87,10 +89,10 @@ def start_evaluation(ws: Workspace) -> Job:
             return started[1]
 
         def work(report):
-            tracker = service.OverallProgress(service.evaluation_totals(ws), forward=report)
+            tracker = staged.OverallProgress(staged.evaluation_totals(ws), forward=report)
             _PROGRESS[root] = tracker
 
-            def publish(scores: service.Scores) -> None:
+            def publish(scores: staged.Scores) -> None:
                 done = {REAL, *scores.result["submissions"], *scores.result.get("failed", {})}
                 # The final scores are valid for the workspace as it is now when they cover its sets
                 # (the demo registered its own while being scored), else for the key it started under.
@@ -99,7 +101,7 @@ def start_evaluation(ws: Workspace) -> Job:
                 if not scores.provisional:
                     _JOBS[root] = (valid, _JOBS[root][1])
 
-            result = service.evaluate_in_steps(ws, progress=tracker, publish=publish)
+            result = staged.evaluate_in_steps(ws, progress=tracker, publish=publish)
             _start_maps(ws, result)
             return result
 
@@ -113,7 +115,7 @@ def start_demo_at_launch() -> None:
     start_evaluation(Workspace(demo_root()))
 
 
-def scores(ws: Workspace) -> service.Scores | None:
+def scores(ws: Workspace) -> staged.Scores | None:
     """The latest scores of ``ws``: provisional while its evaluation runs, final once done."""
     latest = _SCORES.get(str(ws.root))
     if latest is None:
@@ -127,7 +129,7 @@ def finished_evaluation(ws: Workspace) -> dict | None:
     return current.result if current is not None and not current.provisional else None
 
 
-def overall_progress(ws: Workspace) -> service.OverallProgress | None:
+def overall_progress(ws: Workspace) -> staged.OverallProgress | None:
     return _PROGRESS.get(str(ws.root))
 
 
@@ -147,7 +149,7 @@ def evaluation_job(ws: Workspace, wait_s: float = 5.0) -> Job:
 def _start_maps(ws: Workspace, result: dict) -> Job:
     def work(report):
         embeddings = {name: embed_set(ws, name) for name in [REAL, *result["submissions"]]}
-        service.compute_maps(service.all_map_points(result, embeddings), ws.seed,
+        explore.compute_maps(explore.all_map_points(result, embeddings), ws.seed,
                              EmbeddingCache(ws.cache_dir).projections_dir, progress=report)
     return _BOARD.start(f"maps:{ws.root}:{result['metrics_version']}:{sorted(result['submissions'])}", "maps", work)
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from gan_eval.workspace import REAL, service
+from gan_eval.workspace import REAL
+from gan_eval.workspace import explore
 from ui import components, state
 
 ws = state.workspace()
@@ -55,7 +56,7 @@ display = components.with_mask(display, nav[5].toggle("Outline", key="viewer-mas
 components.case_plot(case, display, key="viewer", title=f"{set_name} / {case.case_id}", height=300)
 
 if set_name != REAL:
-    report = service.case_report(result, state.embeddings(ws, REAL), state.embeddings(ws, set_name), case.case_id)
+    report = explore.case_report(result, state.embeddings(ws, REAL), state.embeddings(ws, set_name), case.case_id)
     twin = state.case_set(ws, REAL).by_id(report.nearest_real)
     verdict = (f"below the memorisation threshold {report.alpha}: a suspected copy" if report.suspected_copy
                else f"above the memorisation threshold {report.alpha}: not a copy")

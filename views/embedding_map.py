@@ -5,7 +5,8 @@ import streamlit as st
 from gan_eval.cache import EmbeddingCache
 from gan_eval.figures import embedding_map, map_hover
 from gan_eval.projection import METHOD_LABELS, METHODS
-from gan_eval.workspace import REAL, service
+from gan_eval.workspace import REAL
+from gan_eval.workspace import explore
 from ui import components, state
 
 PAGE_SIZE = 12  # thumbnails per page of a selection
@@ -22,7 +23,7 @@ chosen = controls[0].multiselect("Submissions on the map (with the real cases)",
 method = controls[1].radio("Projection", METHODS, format_func=METHOD_LABELS.get, horizontal=True, key="map-method")
 
 # One map of every set, computed in the background when scoring ends; the chosen sets are shown from it.
-points = service.all_map_points(result, {name: state.embeddings(ws, name) for name in [REAL, *names]})
+points = explore.all_map_points(result, {name: state.embeddings(ws, name) for name in [REAL, *names]})
 cache_dir = EmbeddingCache(ws.cache_dir).projections_dir
 coords = points.projection(method, ws.seed, cache_dir, compute=method == "pca")
 shown_method = method
@@ -31,11 +32,11 @@ if coords is None:
     coords, shown_method = points.projection("pca", ws.seed, cache_dir), "pca"
     components.wait_for_map(job, METHOD_LABELS[method])
 
-rows = service.map_rows(points, chosen)
+rows = explore.map_rows(points, chosen)
 picked = [p for p in st.session_state.get("map-selection", []) if p[0] in {REAL, *chosen}]
-details = service.map_hover_details(points, result, state.embeddings(ws, REAL))
+details = explore.map_hover_details(points, result, state.embeddings(ws, REAL))
 hover = [map_hover(s, c, d) for s, c, d in zip(points.set_names, points.case_ids, details)]
-ringed = [list(rows).index(r) for r in service.selected_rows(points, picked) if r in set(rows)]
+ringed = [list(rows).index(r) for r in explore.selected_rows(points, picked) if r in set(rows)]
 figure = embedding_map(coords[rows], [points.set_names[r] for r in rows], [points.case_ids[r] for r in rows],
                        points.highlighted[rows], METHOD_LABELS[shown_method], colours=ws.team_colours(),
                        hover=[hover[r] for r in rows], selected=ringed, uirevision=f"map-{shown_method}")
@@ -43,7 +44,7 @@ figure = embedding_map(coords[rows], [points.set_names[r] for r in rows], [point
 
 def remember_selection() -> None:
     """Keep the clicked or selected points as (set, case id) pairs."""
-    st.session_state["map-selection"] = service.picked_cases(st.session_state["map-chart"]["selection"]["points"])
+    st.session_state["map-selection"] = explore.picked_cases(st.session_state["map-chart"]["selection"]["points"])
     st.session_state.pop("map-page", None)
 
 
@@ -66,7 +67,7 @@ with side, st.container(key="map-preview"):
         case = state.case_set(ws, set_name).by_id(case_id)
         st.markdown(f"**{components.text(set_name)} / {components.text(case_id)}**")
         st.image(components.thumbnail(case, 110), width="stretch")
-        st.caption(components.text(details[service.selected_rows(points, [picked[0]])[0]].replace("<br>", " · ")))
+        st.caption(components.text(details[explore.selected_rows(points, [picked[0]])[0]].replace("<br>", " · ")))
         if st.button(f"Open {components.text(case_id)}", type="primary", key="map-open", icon=":material/image:",
                      help="In the case viewer, with its nearest real case",
                      width="stretch"):
@@ -78,7 +79,7 @@ with side, st.container(key="map-preview"):
         st.info("Click a point to preview its three sequences here.")
 
 if len(picked) > 1:
-    counts = service.selection_counts(picked, [REAL, *chosen])
+    counts = explore.selection_counts(picked, [REAL, *chosen])
     st.markdown(f"**{len(picked)} selected cases** — " + " · ".join(f"{components.text(n)}: {k}" for n, k in counts.items()))
     pages = (len(picked) - 1) // PAGE_SIZE + 1
     page = 0

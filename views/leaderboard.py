@@ -9,6 +9,7 @@ from gan_eval.csv_safe import dataframe_to_csv
 from gan_eval.figures import accuracy_gauge, gauge
 from gan_eval.scoring import leaderboard_rows
 from gan_eval.workspace import service
+from gan_eval.workspace import explore
 from ui import components, state
 
 ws = state.workspace()
@@ -23,7 +24,7 @@ st.caption(f"Backbone **{result['backbone']}** · seed {result['seed']} · {resu
            "Click a column heading to sort.")
 rows = leaderboard_rows(result)
 table = pd.DataFrame(rows).set_index("submission")
-layout = service.leaderboard_layout(rows)
+layout = explore.leaderboard_layout(rows)
 components.table(table, layout.challenge, key="leaderboard-table", labels=layout.labels)
 components.failed_submissions(result)
 if "final_score" not in layout.challenge:
