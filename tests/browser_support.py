@@ -85,8 +85,8 @@ class Server:
 
 
 @contextmanager
-def streamlit_server(home: Path, jury_password: str, port: int | None = None, server: list | None = None
-                     ) -> Iterator[str]:
+def streamlit_server(home: Path, jury_password: str, port: int | None = None, server: list | None = None,
+                     env: dict[str, str] | None = None) -> Iterator[str]:
     """Run the dashboard with ``GAN_EVAL_HOME=home`` on 127.0.0.1; yields its base URL (and
     appends a ``Server`` with its log to ``server`` when given).
 
@@ -96,7 +96,7 @@ def streamlit_server(home: Path, jury_password: str, port: int | None = None, se
     server_info = server
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    env = os.environ | {"GAN_EVAL_HOME": str(home), "GAN_EVAL_JURY_PASSWORD": jury_password,
+    env = os.environ | (env or {}) | {"GAN_EVAL_HOME": str(home), "GAN_EVAL_JURY_PASSWORD": jury_password,
                         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
                         # this checkout's code, also where another one is pip-installed (editable)
                         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
