@@ -9,6 +9,13 @@
 3. FID bootstrap (200 resamples) against the generic bootstrap (FID recomputed per resample; 10
    resamples timed, scaled to 200). Goal < ~1 s.
 4. A full ``scoring.evaluate`` of 6 submissions (five of 1000 cases, one of 100) x 1280-d.
+5. Rank confidence: 6 teams x 1000 cases x 1280-d, 200 half-samples (every team's quantitative
+   score recomputed, FID_max included). Goal < 30 s.
+6. Radiomic features of 1000 phantom cases at 256 px (100 distinct cases, each 10 times:
+   drawing 1000 phantoms costs more than describing them), preprocessing included. Goal < 60 s.
+7. ``scoring.evaluate`` of 6 submissions of 1000 cases x 1280-d (the app's first launch scores
+   six such sets). ``python bench/bench_metrics.py --evaluate`` runs only this one, so that the
+   same script can time an older checkout (copy it into that tree's ``bench/`` and run it there).
 
 Synthetic features shaped like pooled CNN activations (non-negative, correlated, low effective
 rank). Timings depend on the load of the machine: the load average is printed with them.
@@ -74,9 +81,54 @@ def plain_diversity(real: np.ndarray, gen: np.ndarray, repetitions: int, seed: i
     return float(np.mean(accs))
 
 
+def as_set(x: np.ndarray, name: str) -> EmbeddingSet:
+    return EmbeddingSet(x, [f"{name}-{i}" for i in range(len(x))], "bench", "0" * 64, name=name)
+
+
+def six_teams(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """91 real and six teams of 1000 cases x 1280-d, the teams a little further off one by one."""
+    real = features(rng, 91, 1280)
+    return real, {f"team{i}": features(rng, 1000, 1280, shift=0.01 * i) for i in range(6)}
+
+
+def bench_evaluate_six() -> None:
+    real, teams = six_teams(np.random.default_rng(1))
+    t_eval, _ = timed(lambda: evaluate(as_set(real, "real"), {n: as_set(x, n) for n, x in teams.items()}))
+    print(f"evaluate(): 6 submissions of 1000 vs 91 real x 1280: {t_eval:.2f} s (load average "
+          f"{os.getloadavg()[0]:.2f})")
+
+
+def bench_rank_confidence() -> None:
+    from gan_eval.metrics.rank_confidence import quantitative_resamples
+    from threadpoolctl import threadpool_limits
+
+    real, teams = six_teams(np.random.default_rng(2))
+    with threadpool_limits(limits=1):
+        t_rank, raw = timed(lambda: quantitative_resamples(real, teams, resamples=200))
+    print(f"rank confidence, 6 teams x 1000 x 1280, 200 half-samples: {t_rank:.2f} s (goal < 30 s); "
+          f"spread of the half-sample scores {raw.std(axis=0).mean():.4f}")
+
+
+def bench_radiomics() -> None:
+    from gan_eval.phantom import make_case
+    from gan_eval.radiomics import case_radiomics
+
+    cases = [make_case(seed, 256).images for seed in range(100)]
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(10):
+        for images in cases:
+            case_radiomics(images)
+    wall, used = time.perf_counter() - start, time.process_time() - cpu
+    print(f"radiomic features, 1000 cases at 256 px (preprocessing included): {wall:.1f} s wall, {used:.1f} s CPU "
+          f"(goal < 60 s); {1000 * wall / 1000:.1f} ms a case")
+
+
 def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}; numpy {np.__version__}")
+    if "--evaluate" in sys.argv[1:]:
+        bench_evaluate_six()
+        return
     rng = np.random.default_rng(0)
 
     real, gen = features(rng, 91, 2048), features(rng, 1000, 2048, shift=0.05)
@@ -102,15 +154,15 @@ def main() -> None:
           f"{t_generic_200:.1f} s (10 scaled) -> {t_generic_200 / t_boot:.0f}x faster; interval "
           f"[{ci[0]:.3f}, {ci[1]:.3f}]")
 
-    def as_set(x: np.ndarray, name: str) -> EmbeddingSet:
-        return EmbeddingSet(x, [f"{name}-{i}" for i in range(len(x))], "bench", "0" * 64, name=name)
-
     subs = {f"team{i}": as_set(features(rng, 1000, 1280, shift=0.02 * i), f"team{i}") for i in range(5)}
     subs["small"] = as_set(features(rng, 100, 1280), "small")
     t_eval, result = timed(lambda: evaluate(as_set(real, "real"), subs))
     print(f"evaluate(): 6 submissions (5 x 1000 + 100) vs 91 real x 1280: {t_eval:.2f} s "
           f"({t_eval / 6:.2f} s per submission); best quantitative "
           f"{max(s['quantitative_score'] for s in result['submissions'].values()):.3f}")
+    bench_rank_confidence()
+    bench_radiomics()
+    bench_evaluate_six()
 
 
 if __name__ == "__main__":

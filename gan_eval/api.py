@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -194,8 +195,14 @@ class Evaluator:
 
     def __init__(self, real, backbone: str | None = None, weights: str | Path | None = None,
                  cache: EmbeddingCache | str | Path | bool | None = None, *, real_masks=None,
-                 device: str = "auto", batch_size: int | None = None):
+                 device: str = "auto", batch_size: int | None = None, compare_in: Sequence[str] | None = None):
+        from .evaluation import comparison_spaces
+
         self.backbone = backbone or DEFAULT_BACKBONE
+        # The other feature spaces a score is compared in (FRD, rank agreement), as `score` does;
+        # () for none (the training loop's live metrics: each space costs an embedding per call).
+        self.compare_in = [s for s in (comparison_spaces(self.backbone) if compare_in is None else compare_in)
+                           if s != self.backbone]
         self.weights = weights
         self.device = device
         self.batch_size = batch_size
@@ -207,21 +214,28 @@ class Evaluator:
             if real_masks is not None:
                 raise ValueError("Evaluator: real_masks goes with an array; an archive carries its own masks")
             self.real = embed_archive(real, **self._embedding_options(), cache=self._cache_arg, name=REAL)
+            self._real_in = {space: embed_archive(real, **self._embedding_options(space), cache=self._cache_arg,
+                                                  name=REAL) for space in self.compare_in}
         else:
             cases = _usable(*as_cases(real, "real set", masks=real_masks), "real set")
             self.real = self._embed_cases(cases, REAL, keep=True)
+            self._real_in = {space: self._embed_cases(cases, REAL, keep=True, space=space) for space in self.compare_in}
             self._real_lesions = case_lesions(cases)
 
     def __repr__(self) -> str:
         return f"Evaluator({len(self.real)} real cases, backbone {self.backbone!r}, {self.cache!r})"
 
-    def _embedding_options(self) -> dict:
+    def _embedding_options(self, space: str | None = None) -> dict:
+        """How cases are embedded: in the evaluator's backbone, or in another feature ``space``
+        (with that space's default weights, as `score` compares)."""
+        if space is not None:
+            return {"backbone": space, "weights": None, "device": self.device, "batch_size": self.batch_size}
         return {"backbone": self.backbone, "weights": self.weights, "device": self.device,
                 "batch_size": self.batch_size}
 
-    def _embed_cases(self, cases: list[Case], name: str, keep: bool) -> EmbeddingSet:
+    def _embed_cases(self, cases: list[Case], name: str, keep: bool, space: str | None = None) -> EmbeddingSet:
         cache = self._cache_arg if keep or self.cache is None else _ModelsOnlyCache(self.cache.root)
-        return embed_cases(cases, **self._embedding_options(), cache=cache, name=name)
+        return embed_cases(cases, **self._embedding_options(space), cache=cache, name=name)
 
     @property
     def real_lesions(self) -> LesionGeometry | None:
@@ -231,30 +245,40 @@ class Evaluator:
             self._real_lesions = case_lesions(case_set)
         return self._real_lesions
 
-    def embed(self, cases, name: str = "submission", *, masks=None, keep: bool = True) -> EmbeddingSet:
-        """The embeddings of generated ``cases`` (module docstring), named ``name``. ``keep=False``
-        leaves them out of the cache's feature store (cases never seen again)."""
+    def embed(self, cases, name: str = "submission", *, masks=None, keep: bool = True,
+              space: str | None = None) -> EmbeddingSet:
+        """The embeddings of generated ``cases`` (module docstring), named ``name``, in the
+        evaluator's backbone or another feature ``space``. ``keep=False`` leaves them out of the
+        cache's feature store (cases never seen again)."""
         if isinstance(cases, (str, Path)):
             if masks is not None:
                 raise ValueError(f"{name}: masks go with an array; an archive carries its own masks")
-            return embed_archive(cases, **self._embedding_options(), cache=self._cache_arg, name=name)
-        return self._embed_cases(_usable(*as_cases(cases, name, masks=masks), name), name, keep)
+            return embed_archive(cases, **self._embedding_options(space), cache=self._cache_arg, name=name)
+        return self._embed_cases(_usable(*as_cases(cases, name, masks=masks), name), name, keep, space)
 
     def score_embeddings(self, generated: EmbeddingSet, name: str | None = None, seed: int = 0,
-                         fid_max: float | None = None, keep: bool = True) -> dict:
+                         fid_max: float | None = None, keep: bool = True,
+                         other_spaces: Mapping[str, EmbeddingSet] | None = None) -> dict:
         """The `score` JSON of one embedded set against the real set; stored in the cache's
-        results (and found there next time) unless ``keep=False``."""
+        results (and found there next time) unless ``keep=False``. ``other_spaces``: the same
+        cases embedded in the evaluator's comparison spaces (``compare_in``)."""
         name = name or generated.name or "submission"
         results = self.cache.results_dir if keep and self.cache is not None else None
+        others = {space: (self._real_in[space], {name: dataclasses.replace(emb, name=name)})
+                  for space, emb in (other_spaces or {}).items()}
         return evaluate_cached(self.real, {name: dataclasses.replace(generated, name=name)}, results, seed=seed,
-                               fid_max=fid_max)
+                               fid_max=fid_max, other_spaces=others or None)
 
     def score(self, cases, name: str = "submission", seed: int = 0, *, masks=None,
               fid_max: float | None = None) -> dict:
         """Exactly what ``gan-eval score --real REAL --submission NAME=CASES --seed SEED --json``
         writes: ``{"backbone", "seed", "real", "submissions": {name: {...}}, ...}``. With one
         submission, FID_max is its own FID (so its FID score is 0) unless ``fid_max`` is given."""
-        return self.score_embeddings(self.embed(cases, name, masks=masks), name, seed, fid_max)
+        if not isinstance(cases, (str, Path)):  # read once, embedded in every space
+            cases = _usable(*as_cases(cases, name, masks=masks), name)
+            masks = None
+        others = {space: self.embed(cases, name, masks=masks, space=space) for space in self.compare_in}
+        return self.score_embeddings(self.embed(cases, name, masks=masks), name, seed, fid_max, other_spaces=others)
 
 
 # -------------------------------------------------------------------------------------- tracker

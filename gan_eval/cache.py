@@ -5,6 +5,10 @@ Layout under the root (``$GAN_EVAL_CACHE``, else ``~/.cache/gan_eval``; a worksp
     features/<backbone>/<fingerprint>/<preprocessing version>/consistency-<version>/<shard>.bin
         per-case features and consistency, keyed by the case's pixel digest (Case.digest());
         the consistency version is a digest of gan_eval/metrics/consistency.py
+    orientation/v-<version>/<shard>.bin
+        per-case orientation descriptors (gan_eval.metrics.orientation), keyed by pixel digest
+        whatever the backbone (they depend on the images only); the version is a digest of that
+        module; the shards' consistency column is unused (0)
     files/<key>.json       (absolute path, size, mtime, ctime, inode) of a file -> sha256 of its bytes
     sources/<sha256>.json  what an archive with those bytes holds: case ids, pixel digests and
                            rejections, so a second run neither decodes it nor loads a model
@@ -37,7 +41,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .preprocess import PREPROCESSING_VERSION
-from .metrics import consistency
+from .metrics import consistency, orientation
 from .store import atomic_write_bytes, file_sha256, read_checked_json, source_digest, write_checked_json
 
 CACHE_ENV = "GAN_EVAL_CACHE"
@@ -50,6 +54,11 @@ _READ_RETRIES = 8
 def consistency_version() -> str:
     """The version of the per-case consistency values: a digest of the code that computes them."""
     return source_digest(consistency)
+
+
+def orientation_version() -> str:
+    """The version of the per-case orientation descriptors: a digest of the code that computes them."""
+    return source_digest(orientation)
 
 
 def default_cache_dir() -> Path:
@@ -200,6 +209,10 @@ class EmbeddingCache:
         # versioned by the consistency code too: a change to it never serves stale values.
         return FeatureStore(self.root / "features" / backbone / fingerprint / preprocessing
                             / f"consistency-{consistency_version()}")
+
+    def orientation(self) -> FeatureStore:
+        """Orientation descriptors of cases, by pixel digest (the layout in the module docstring)."""
+        return FeatureStore(self.root / "orientation" / f"v-{orientation_version()}")
 
     @property
     def results_dir(self) -> Path:

@@ -25,6 +25,8 @@ class EmbeddingSet:
     # Per-case cross-sequence anatomy similarity (see metrics.consistency); None if unknown.
     consistency: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    # Per-case coarse anatomy (see metrics.orientation), (n, 768); None if unknown.
+    orientation: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.features = np.asarray(self.features)
@@ -49,6 +51,8 @@ class EmbeddingSet:
                   "header": np.array(json.dumps(header))}
         if self.consistency is not None:
             arrays["consistency"] = self.consistency
+        if self.orientation is not None:
+            arrays["orientation"] = self.orientation
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
 
@@ -64,6 +68,7 @@ class EmbeddingSet:
                 name=header.get("name", ""),
                 consistency=data["consistency"] if "consistency" in data.files else None,
                 meta=header.get("meta", {}),
+                orientation=data["orientation"] if "orientation" in data.files else None,
             )
 
 

@@ -60,10 +60,10 @@ def first_conv_input(module: torch.nn.Module, conv: torch.nn.Module, x: torch.Te
     return seen[0]
 
 
-def test_registry_lists_the_three_backbones_with_their_dimensions():
+def test_registry_lists_the_backbones_with_their_dimensions():
     assert DEFAULT_BACKBONE == "efficientnet-lite0"
     assert {k: v.dim for k, v in BACKBONES.items()} == {"efficientnet-lite0": 1280, "inception-v3": 2048,
-                                                         "fid-inception": 2048}
+                                                         "fid-inception": 2048, "radiomics": 111}
     assert "offline" in describe_backbone("efficientnet-lite0")
     assert "unknown" in describe_backbone("precomputed")
     with pytest.raises(ValueError, match="unknown backbone 'resnet'; choose one of efficientnet-lite0"):
@@ -243,3 +243,19 @@ def test_embedding_and_gan_share_one_device_resolution(monkeypatch):
             device.torch_device(name)
     with pytest.raises(ValueError, match="unknown device 'gpu'"):
         device.torch_device("gpu")
+
+
+def test_radiomics_is_a_network_free_backbone(tmp_path):
+    from gan_eval.features.embed import embed_cases
+    from gan_eval.features.weights import WeightsNotFoundError, resolve_weights
+    from gan_eval.phantom import make_cases
+    from gan_eval.radiomics import case_radiomics
+
+    cases = make_cases(3, seed=0, size=64)
+    emb = embed_cases(cases, backbone="radiomics", cache=tmp_path)
+    assert emb.backbone == "radiomics" and emb.features.shape == (3, 111) and emb.orientation.shape == (3, 768)
+    np.testing.assert_allclose(emb.features[1], case_radiomics(cases[1].images), rtol=1e-6)
+    assert emb.fingerprint == resolve_backbone("radiomics").fingerprint  # its code's sha256
+    assert resolve_weights("radiomics").name == "radiomics.py"
+    with pytest.raises(WeightsNotFoundError, match="radiomics is computed without a network and takes no weights file"):
+        resolve_weights("radiomics", tmp_path / "w.pth")

@@ -56,6 +56,35 @@ def test_summary_without_real_values_has_no_flag_and_checks_inputs():
         summarise_consistency(np.array([0.2, np.nan]))
 
 
+def test_a_30_percent_inconsistent_mix_is_flagged_though_its_mean_is_not_low():
+    rng = np.random.default_rng(3)
+    real = rng.normal(0.66, 0.03, 91)
+    threshold = np.percentile(real, 5)
+    mix = np.concatenate([rng.normal(0.66, 0.03, 700), rng.normal(0.58, 0.02, 300)])
+    assert mix.mean() > threshold  # the former rule (mean below the 5th percentile) let it pass
+    s = summarise_consistency(mix, real)
+    assert s.flagged is True and s.pvalue < 1e-6 and s.fraction_below > 0.25
+    like_real = summarise_consistency(rng.normal(0.66, 0.03, 1000), real)
+    assert like_real.flagged is False and like_real.pvalue > 0.05
+
+
+def test_excess_test_accounts_for_the_estimated_percentile():
+    from gan_eval.metrics.excess import excess_pvalue
+
+    # Exchangeable cases: the count below the real 5th percentile is beta-binomial, so under the
+    # null the p-value is (super-)uniform; simulated here with fresh draws of both sets.
+    rng = np.random.default_rng(4)
+    pvalues = []
+    for _ in range(300):
+        real, gen = rng.normal(size=91), rng.normal(size=200)
+        t = np.percentile(real, 5)
+        pvalues.append(excess_pvalue(int((gen < t).sum()), 200, int((real < t).sum()), 91))
+    assert np.mean(np.array(pvalues) < 0.05) < 0.07
+    assert excess_pvalue(0, 100, 4, 91) == 1.0
+    with pytest.raises(ValueError, match=r"need 0 <= count <= n_generated"):
+        excess_pvalue(5, 4, 1, 91)
+
+
 @pytest.mark.parametrize("dtype, extreme", [(np.float32, 3e38), (np.float64, 1e308)])
 def test_extreme_finite_values_give_the_consistency_of_the_image_scaled_down(dtype, extreme):
     rng = np.random.default_rng(4)

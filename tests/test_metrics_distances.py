@@ -32,3 +32,23 @@ def test_kth_neighbour_distance_skips_the_point_itself():
     d = pairwise(x)
     np.testing.assert_array_equal(kth_neighbour_distance(d, 1), [1.0, 1.0, 2.0, 4.0])
     np.testing.assert_array_equal(kth_neighbour_distance(d, 2), [3.0, 2.0, 3.0, 6.0])
+
+
+def test_pooled_gives_copies_their_originals_distances():
+    from gan_eval.metrics.distances import PooledDistances
+
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(30, 40)) * 5.0 + 2.0
+    fresh = rng.normal(size=(20, 40)) * 5.0 + 2.0
+    assert np.array_equal(PooledDistances(real, fresh).matrix, pairwise(np.concatenate([real, fresh])))  # no copies: unchanged
+    origin = rng.integers(0, 30, 50)
+    pool = PooledDistances(real, real[origin])
+    d = pool.matrix
+    np.testing.assert_array_equal(d[:30, 30:], d[:30, origin])      # a copy's column is its original's
+    np.testing.assert_array_equal(d[30:, 30:], d[np.ix_(origin, origin)])
+    rows, cols = np.arange(30), 30 + np.arange(30)
+    copies_of = np.array([np.flatnonzero(origin == i)[0] if (origin == i).any() else -1 for i in range(30)])
+    has = copies_of >= 0
+    np.testing.assert_array_equal(pool.exact(np.zeros(has.sum(), int), rows[has]),
+                                  pool.exact(np.zeros(has.sum(), int), 30 + copies_of[has]))
+    np.testing.assert_allclose(pool.exact(rows, cols), cdist(real, real[origin[:30]]).diagonal(), rtol=1e-12)

@@ -42,3 +42,42 @@ def test_k_needs_enough_cases():
         prdc(rng.normal(size=(91, 4)), rng.normal(size=(5, 4)))
     with pytest.raises(ValueError, match=r"k must be >= 1, got 0"):
         prdc(rng.normal(size=(10, 4)), rng.normal(size=(10, 4)), k_precision_recall=0)
+
+
+def test_equals_prdc_on_exact_copies(capsys):
+    # Small integer features: sklearn's distances (in prdc) are exact on them too, so both sides
+    # decide every tie at a k-NN radius as exact arithmetic does, and must agree exactly.
+    rng = np.random.default_rng(3)
+    real = rng.integers(0, 6, size=(91, 6)).astype(float)
+    copies = real[rng.integers(0, 91, 1000)]
+    ours = prdc(real, copies)
+    pr, dc = reference(real, copies, 3), reference(real, copies, 5)
+    capsys.readouterr()
+    assert (ours.precision, ours.recall, ours.density, ours.coverage) == pytest.approx(
+        (pr["precision"], pr["recall"], dc["density"], dc["coverage"]), abs=1e-12)
+
+
+def test_exact_copies_sit_at_their_originals_distances():
+    # Float features: a copy of real case i must be excluded from a ball whose radius passes
+    # through case i. Oracle: the copies' distances are their originals' rows of the real
+    # matrix, so ties are exact by construction.
+    rng = np.random.default_rng(4)
+    real = rng.normal(size=(91, 64)) * 7.0 + 3.0
+    origin = rng.integers(0, 91, 1000)
+    ours = prdc(real, real[origin])
+    d_rr = np.linalg.norm(real[:, None] - real[None], axis=2)
+    cross = d_rr[:, origin]
+    radius = np.sort(d_rr, axis=1)[:, 5]
+    assert ours.density == pytest.approx((cross < radius[:, None]).sum(axis=0).mean() / 5, abs=1e-15)
+    assert ours.coverage == pytest.approx((cross.min(axis=1) < radius).mean(), abs=1e-15)
+
+
+def test_equals_prdc_on_near_copies(capsys):
+    rng = np.random.default_rng(5)
+    real = rng.normal(size=(91, 32))
+    near = real[rng.integers(0, 91, 500)] + 1e-3 * rng.normal(size=(500, 32))
+    ours = prdc(real, near)
+    pr, dc = reference(real, near, 3), reference(real, near, 5)
+    capsys.readouterr()
+    assert (ours.precision, ours.recall, ours.density, ours.coverage) == pytest.approx(
+        (pr["precision"], pr["recall"], dc["density"], dc["coverage"]), abs=1e-12)

@@ -107,7 +107,7 @@ def test_unknown_settings_are_refused():
 
 @pytest.mark.parametrize("key,value,shown", [
     ("fid", 4.05123, "4.05"), ("kid", -0.00001, "0.0000"), ("loo_accuracy", 0.4512, "45.1%"),
-    ("rank", None, "—"), ("consistency_flag", True, "yes"), ("fid_ci95", [3.6, 4.5], "3.60–4.50"),
+    ("rank", None, "—"), ("consistency_flag", True, "yes"), ("fid_ci95", [3.64, 4.55], "3.6–4.5"), ("quantitative_score", 0.9698, "0.97"),
 ])
 def test_one_number_format_per_output(key, value, shown):
     assert registry.output(key).format(value) == shown

@@ -11,6 +11,8 @@ import pytest
 from gan_eval.embedding_set import EmbeddingSet
 from gan_eval.metrics.diversity import loo_1nn_diversity
 from gan_eval.metrics.fid import frechet_distance
+from gan_eval.metrics.frd import frechet_radiomic_distance
+from gan_eval.reader_scores import CRITERION_KEYS, Rating, qualitative_scores
 from gan_eval.scoring import add_qualitative, evaluate, leaderboard_rows
 
 REQUIRED = {"n", "fid", "fid_ci95", "fid_score", "loo_accuracy", "loo_accuracy_real", "loo_accuracy_generated",
@@ -179,3 +181,68 @@ def test_leaderboard_rows_carry_the_json_numbers(result):
         assert row["n_suspected_copies"] == len(s["suspected_copies"])
         assert row["selected_cases"].split(";") == s["selected_cases"]
         assert row["backbone"] == "test-backbone" and plain(row)
+
+
+NEW_PER_SUBMISSION = {"fid_matched", "fid_matched_ci95", "fid_matched_n", "fd_inf", "loo_pvalue", "fid_pvalue",
+                      "loo_chance_accuracy", "rank_probabilities", "rank_ci95", "frd", "orientation_suspect_fraction"}
+
+
+def test_size_fair_and_cross_submission_keys(result):
+    subs = result["submissions"]
+    for s in subs.values():
+        assert NEW_PER_SUBMISSION <= set(s)
+    # The matched size: the smallest submission (8), at least the real set's (40).
+    assert result["fid_matched_n"] == 40 and result["settings"]["fid_matched_n"] == 40 and result["sizes_differ"]
+    assert subs["tiny"]["fid_matched"] is None and subs["tiny"]["fid_matched_n"] == 40
+    lo, hi = subs["good"]["fid_matched_ci95"]
+    assert lo <= subs["good"]["fid_matched"] <= hi and subs["good"]["fid_matched"] > subs["good"]["fid"]
+    assert subs["shifted"]["loo_pvalue"] < 0.05 and subs["shifted"]["fid_pvalue"] < 0.05
+    assert subs["tiny"]["loo_chance_accuracy"] == pytest.approx((40 * 39 + 8 * 7) / (48 * 47))
+    assert subs["tiny"]["loo_chance_warning"] is True
+    assert subs["good"]["kid_subset_size"] == 40 and subs["good"]["frd"] is None
+    assert subs["good"]["orientation_suspect_fraction"] is None  # no descriptors given
+    assert set(result["noise_floor"]) >= {"fid", "kid", "precision", "loo_accuracy"} and result["rank_agreement"] == {}
+
+
+def test_rank_probabilities_sum_to_one_per_team_and_per_rank(result):
+    subs = result["submissions"]
+    teams = result["rank_confidence"]["teams"]
+    matrix = np.array([subs[t]["rank_probabilities"] for t in teams])
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
+    np.testing.assert_allclose(matrix.sum(axis=0), 1.0)
+    assert subs["shifted"]["rank_ci95"] == [len(teams), len(teams)]  # far off: certainly last
+    pairwise = result["rank_confidence"]["pairwise"]
+    assert pairwise["good"]["shifted"] == 1.0 and pairwise["good"]["copier"] + pairwise["copier"]["good"] == 1.0
+    assert len(result["rank_confidence"]["resampled"]) == result["settings"]["rank_resamples"]
+
+
+def test_other_feature_spaces_give_frd_and_rank_agreement(sets):
+    real, subs = sets
+    rng = np.random.default_rng(5)
+    radiomic = lambda s, shift: EmbeddingSet(rng.normal(size=(len(s), 6)) * 3 + shift, s.case_ids,  # noqa: E731
+                                             "radiomics", "r" * 16)
+    spaces = {"radiomics": (radiomic(real, 0.0), {"good": radiomic(subs["good"], 0.1),
+                                                  "shifted": radiomic(subs["shifted"], 2.0)})}
+    out = evaluate(real, {"good": subs["good"], "shifted": subs["shifted"]}, other_spaces=spaces)
+    assert out["submissions"]["good"]["frd"] == pytest.approx(frechet_radiomic_distance(
+        spaces["radiomics"][0].features, spaces["radiomics"][1]["good"].features))
+    assert out["rank_agreement"] == {"test-backbone / radiomics": 1.0}
+    assert out["frechet_by_space"]["test-backbone"]["good"] == out["submissions"]["good"]["fid"]
+
+
+def test_final_rank_confidence_from_resampled_readers_and_cases(result):
+    ratings = [Rating(reader, team, f"{team}-{c}", key, value)
+               for reader, bias in (("ann", 0), ("bob", 1), ("cy", 2))
+               for team, level in (("good", 3), ("shifted", 1), ("copier", 2))
+               for c in range(4) for key in CRITERION_KEYS
+               for value in [min(4, max(0, level + (c + bias) % 2 - 1 + bias // 2))]]
+    qualitative = qualitative_scores(ratings)
+    out = add_qualitative(result, qualitative, ratings=ratings)
+    subs = out["submissions"]
+    teams = [t for t in out["rank_confidence"]["teams"] if subs[t]["final_score"] is not None]
+    matrix = np.array([subs[t]["final_rank_probabilities"] for t in teams])
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
+    np.testing.assert_allclose(matrix.sum(axis=0), 1.0)
+    assert subs["tiny"]["final_rank_probabilities"] is None  # not read
+    assert subs["shifted"]["final_rank_ci95"] == [3, 3]
+    assert set(out["rank_confidence"]["final_pairwise"]) == set(teams)

@@ -1,4 +1,5 @@
-"""Diagnosis: is a submission healthy, collapsed, memorising, low-fidelity or inconsistent, and why."""
+"""Diagnosis: is a submission healthy, collapsed, memorising, low-fidelity, inconsistent, mis-oriented
+or too small to judge, and why."""
 
 import streamlit as st
 
@@ -21,21 +22,36 @@ for finding in diagnosis.diagnose(scores):
     show(f"**{finding.label.capitalize()}** — {finding.because}")
 with st.expander("Thresholds used"):
     st.markdown(
+        f"- too small to judge (warning): the chance-level 1-NN accuracy of one batch against the real cases is "
+        f"more than {diagnosis.CHANCE_TOLERANCE:.0%} away from 50%; the accuracy bands below are then not applied\n"
         f"- memorisation: 1-NN accuracy < {diagnosis.MEMORISATION_ACCURACY:.0%} or memorised fraction > "
         f"{diagnosis.MEMORISED_FRACTION:.0%}\n"
         f"- mode collapse: accuracy > {diagnosis.SEPARABLE_ACCURACY:.0%}, precision ≥ {diagnosis.LOW_FIDELITY_PRECISION} "
         f"and recall < {diagnosis.COLLAPSE_RECALL}\n"
         f"- low fidelity: accuracy > {diagnosis.SEPARABLE_ACCURACY:.0%} and precision < "
         f"{diagnosis.LOW_FIDELITY_PRECISION}\n"
-        "- inconsistent sequences: mean cross-sequence anatomy similarity below the real set's 5th percentile\n"
-        f"- distinguishable (warning): accuracy > {diagnosis.SEPARABLE_ACCURACY:.0%} with none of the above\n"
+        "- inconsistent sequences: more cases below the real set's 5th percentile of cross-sequence anatomy "
+        "similarity than cases like the real ones give (beta-binomial test, p < 0.01)\n"
+        "- mis-oriented: more cases resembling the real anatomy mirrored or rotated than the real set's own rate "
+        "allows (p < 0.01)\n"
+        f"- distinguishable (warning): accuracy > {diagnosis.SEPARABLE_ACCURACY:.0%}, or permutation p-value of the "
+        f"accuracy < {diagnosis.DISTINGUISHABLE_P}, with none of the above\n"
         f"- healthy: none of the above. Backbone **{result['backbone']}**, seed {result['seed']}.")
 
 real, generated = state.embeddings(ws, REAL), state.embeddings(ws, name)
-st.plotly_chart(distance_histograms(diagnosis.nearest_neighbour_distances(real.features, generated.features)),
-                key="diag-hist")
-st.caption("Generated→real distances far left of real→real: copies. Generated→generated far left of real→real: "
-           "mode collapse. Generated→real far right: low fidelity.")
+distances = diagnosis.nearest_neighbour_distances(real.features, generated.features, seed=result["seed"])
+st.plotly_chart(distance_histograms(distances), key="diag-hist")
+st.caption(f"Within-set distances at equal sizes: generated→generated within random groups of "
+           f"{min(len(real), len(generated))} cases, as many as the smaller set has (a larger set has closer "
+           "neighbours by size alone). Generated→real distances far left of real→real: copies. "
+           "Generated→generated far left of real→real: mode collapse. Generated→real far right: low fidelity.")
+
+suspects = scores.get("orientation_suspects") or []
+if suspects:
+    st.markdown(f"#### Orientation suspects ({len(suspects)})")
+    gen_cases = state.case_set(ws, name)
+    components.gallery([(f"{name} / {s['generated']} ({s['resembles']})", gen_cases.by_id(s["generated"]))
+                        for s in suspects[:4]], columns=4)
 
 copies = scores["suspected_copies"]
 st.markdown(f"#### Suspected copies ({len(copies)})")

@@ -1,4 +1,5 @@
-"""Leaderboard: the challenge's table first, the other metrics grouped below, gauges for one team."""
+"""Leaderboard: the challenge's table first, the other metrics grouped below, how sure the ranking
+is, what a perfect generator would score (the noise floor), and gauges for one team."""
 
 import json
 
@@ -7,6 +8,7 @@ import streamlit as st
 
 from gan_eval.csv_safe import dataframe_to_csv
 from gan_eval.figures import accuracy_gauge, gauge
+from gan_eval.metrics import registry
 from gan_eval.scoring import leaderboard_rows
 from gan_eval.workspace import service
 from gan_eval.workspace import explore
@@ -48,6 +50,61 @@ if "report" in st.session_state:
     data, filename = st.session_state["report"]
     downloads[3].download_button("Download the report", data, filename, "text/html", key="report-download")
 
+# -- comparing submissions fairly ------------------------------------------------------------------
+fmt = lambda key, value: registry.output(key).format(value)  # noqa: E731 - every number as the registry shows it
+sizes = sorted({row["n"] for row in rows})
+if result["sizes_differ"]:
+    st.warning(f"Submissions have different sizes ({', '.join(map(str, sizes))} cases). FID is biased upwards "
+               f"for fewer cases and its 95% interval covers only the estimator at that size, so compare "
+               f"**FID @ n** (every submission at n = {result['fid_matched_n']} generated cases) or **FD∞** "
+               "(extrapolated to infinitely many), not FID.")
+warned = [row["submission"] for row in rows if row.get("loo_chance_warning")]
+if warned:
+    st.info("Chance-level 1-NN accuracy for these sizes is not 50%: "
+            + "; ".join(f"{components.text(n)} {fmt('loo_chance_accuracy', result['submissions'][n]['loo_chance_accuracy'])}"
+                        for n in warned)
+            + ". Read their accuracy against that chance level (the permutation p-value does); a diversity "
+              "of 1 is out of reach for them by that margin.")
+
+st.markdown("#### How sure is the ranking?")
+confidence = result["rank_confidence"]
+teams = sorted(confidence["teams"], key=lambda t: result["submissions"][t]["quantitative_rank"])  # best first
+if teams:
+    st.caption(f"{confidence['resamples']} resamples, each keeping a random {confidence['fraction']:.0%} of the real "
+               f"cases and of every team's cases ({confidence['scheme']}); every quantitative score recomputed, "
+               "FID_max included. Rank shown as reported rank (95% interval).")
+    ranks = pd.DataFrame({
+        "rank (95%)": [f"{result['submissions'][t]['quantitative_rank']} "
+                       f"({result['submissions'][t]['rank_ci95'][0]}–{result['submissions'][t]['rank_ci95'][1]})"
+                       for t in teams],
+        **{f"P(rank {r + 1})": [result["submissions"][t]["rank_probabilities"][r] for t in teams]
+           for r in range(len(teams))}}, index=teams)
+    st.dataframe(ranks, width="stretch", key="rank-probabilities",
+                 column_config={c: st.column_config.NumberColumn(c, format="percent") for c in ranks.columns[1:]})
+    beats = pd.DataFrame({b: [None if a == b else confidence["pairwise"][a][b] for a in teams] for b in teams},
+                         index=teams)
+    st.caption("P(row beats column): the share of resamples in which the row's quantitative score is higher.")
+    st.dataframe(beats, width="stretch", key="rank-pairwise",
+                 column_config={c: st.column_config.NumberColumn(c, format="percent") for c in teams})
+
+floor, spread = result["noise_floor"], result["noise_floor_spread"]
+if floor:
+    sizes_floor = result["noise_floor_sizes"]
+    st.markdown("#### Noise floor: real versus real")
+    st.caption(f"What a perfect generator scores: {sizes_floor['compared']} real cases against "
+               f"{sizes_floor['reference']} others, mean ± sd over {sizes_floor['splits']} random splits of the real "
+               "set. A submission within this spread is indistinguishable from real cases by that metric. "
+               "Size-dependent numbers (FID, 1-NN accuracy) are measured at these half sizes, so the floor is a "
+               "conservative reference for them; KID, precision, recall and coverage compare directly.")
+    st.dataframe(pd.DataFrame({"real vs real": [f"{fmt(k, v)} ± {fmt(k, spread[k])}" for k, v in floor.items()]},
+                              index=[registry.output(k).label for k in floor]).T, width="stretch", key="noise-floor")
+
+agreement = {pair: tau for pair, tau in result["rank_agreement"].items() if tau is not None}
+if agreement:
+    st.caption("Rank agreement between feature spaces (Kendall's τ of the rankings by Fréchet distance; 1 = the "
+               "same order): " + " · ".join(f"{pair} {tau:.2f}" for pair, tau in agreement.items())
+               + ". FRD is the Fréchet distance on radiomic features (no network).")
+
 names = [row["submission"] for row in rows]  # best first, so the gauges open on the leader
 chosen = st.selectbox("Submission", names, key="leaderboard-submission")
 scores = result["submissions"][chosen]
@@ -56,8 +113,15 @@ gauges[0].plotly_chart(accuracy_gauge(scores["loo_accuracy"]), key="gauge-acc")
 gauges[1].plotly_chart(gauge(scores["diversity_score"], "Diversity score"), key="gauge-div")
 gauges[2].plotly_chart(gauge(scores["fid_score"], "FID score"), key="gauge-fid")
 gauges[3].plotly_chart(gauge(scores["quantitative_score"], "Quantitative score"), key="gauge-quant")
-lo, hi = scores["fid_ci95"]
-st.caption(f"FID {scores['fid']:.2f} (95% bootstrap interval {lo:.2f}–{hi:.2f}); 1-NN accuracy on real points "
-           f"{scores['loo_accuracy_real']:.1%}, on generated points {scores['loo_accuracy_generated']:.1%}. "
-           "50% accuracy means real and generated cases are indistinguishable; near 100% means they are "
-           "separable (low fidelity or mode collapse); near 0% means generated cases copy real ones.")
+matched = "" if scores["fid_matched"] is None else (
+    f"; at n = {scores['fid_matched_n']}: {fmt('fid_matched', scores['fid_matched'])} "
+    f"({fmt('fid_matched_ci95', scores['fid_matched_ci95'])})")
+st.caption(f"FID {fmt('fid', scores['fid'])} (95% bootstrap interval {fmt('fid_ci95', scores['fid_ci95'])}){matched}; "
+           f"FD∞ {fmt('fd_inf', scores['fd_inf'])}. 1-NN accuracy on real points "
+           f"{fmt('loo_accuracy_real', scores['loo_accuracy_real'])}, on generated points "
+           f"{fmt('loo_accuracy_generated', scores['loo_accuracy_generated'])}; chance level for this size "
+           f"{fmt('loo_chance_accuracy', scores['loo_chance_accuracy'])}, permutation p = "
+           f"{fmt('loo_pvalue', scores['loo_pvalue'])} (1-NN) and {fmt('fid_pvalue', scores['fid_pvalue'])} (FID): "
+           "a small p means these cases are distinguishable from the real ones at this sample size. Accuracy at "
+           "the chance level means indistinguishable; near 100% separable (low fidelity or mode collapse); near "
+           "0% generated cases copy real ones.")

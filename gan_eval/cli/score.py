@@ -6,7 +6,10 @@ Embeds (through the cache) or loads every set, scores each submission against th
 A PATH is an archive or folder of cases, embedded from its images, or ``emb:FILE``: a ``.npy``
 ``(n, d)`` embedding matrix or an embedding ``.npz``, loaded as is (see gan_eval.cli.embed).
 ``--qualitative FILE`` folds in the reader study's 0-20 scores (a JSON object ``{NAME: score}``)
-for final scores and ranks. Exit codes: 0 done, 1 some submissions could not be scored (named on
+for final scores and ranks. Archives are also embedded in the other feature spaces of
+``evaluation.comparison_spaces`` (radiomics, and the default backbone and Inception v3 where their
+weights are found), or those of ``--compare-in``, for FRD and the rank agreement; ``--no-compare``
+or any ``emb:`` input (no images) skips them. Exit codes: 0 done, 1 some submissions could not be scored (named on
 stderr and under ``failed`` in the JSON; the others are scored and ranked), 2 bad input (message,
 no traceback).
 """
@@ -54,6 +57,11 @@ def add_parser(subparsers) -> None:
                    help="FID_max of FID_score = 1 - FID/FID_max (default: the largest FID among the submissions)")
     p.add_argument("--qualitative", type=Path, metavar="FILE",
                    help='JSON {"NAME": 0-20 reader score}: adds qualitative, final score and rank')
+    p.add_argument("--compare-in", action="append", metavar="ID",
+                   help="also embed every archive in this feature space, for FRD and the rank agreement "
+                        "(repeatable; default: radiomics, and the default backbone and inception-v3 where their "
+                        "weights are found)")
+    p.add_argument("--no-compare", action="store_true", help="compare in no other feature space")
     p.set_defaults(run=run)
 
 
@@ -126,6 +134,19 @@ def format_leaderboard(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _other_spaces(args: argparse.Namespace) -> list[str]:
+    """The feature spaces to compare in (module docstring); BadInput for an unknown one."""
+    from ..evaluation import comparison_spaces
+    from ..features.registry import BACKBONES
+
+    if args.no_compare or args.real.embeddings or any(source.embeddings for _, source in args.submission):
+        return []
+    unknown = sorted(set(args.compare_in or ()) - set(BACKBONES))
+    if unknown:
+        raise BadInput(f"--compare-in: unknown feature space(s) {', '.join(unknown)}; choose from {', '.join(BACKBONES)}")
+    return [s for s in args.compare_in if s != args.backbone] if args.compare_in else comparison_spaces(args.backbone)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..cache import open_cache
     from ..evaluation import evaluate_cached
@@ -140,8 +161,14 @@ def run(args: argparse.Namespace) -> int:
         qualitative = _read_qualitative(args.qualitative) if args.qualitative else None
         real = embed_input(args.real, "real", args)
         submissions = {name: embed_input(path, name, args) for name, path in args.submission}
+        others = {}
+        for space in _other_spaces(args):
+            in_space = argparse.Namespace(**{**vars(args), "backbone": space, "weights": None})
+            others[space] = (embed_input(args.real, "real", in_space),
+                             {name: embed_input(path, name, in_space) for name, path in args.submission})
         try:
-            result = evaluate_cached(real, submissions, open_cache(args.cache).results_dir, seed=args.seed, fid_max=args.fid_max)
+            result = evaluate_cached(real, submissions, open_cache(args.cache).results_dir, seed=args.seed,
+                                     fid_max=args.fid_max, other_spaces=others)
             if qualitative is not None:
                 result = add_qualitative(result, qualitative)
         except ValueError as exc:

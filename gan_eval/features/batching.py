@@ -6,8 +6,14 @@ a case already there is not computed again, and the engine is built only on the 
 that is not. Which engine computed an entry is not part of the key: engines agree far below any
 metric's resolution. New entries are written in shards of ``_WRITE_EVERY`` cases.
 
-Reading, hashing, preprocessing and the consistency measure run in a thread up to ``_PREFETCH``
-cases ahead of the engine, which releases the GIL: on CPU they overlap the inference.
+Each case's orientation descriptor (gan_eval.metrics.orientation) is computed in the same pass
+and kept in its own store, keyed by pixel digest whatever the backbone (the descriptor depends on
+the images only): a case whose features are stored but not its descriptor is read and described,
+with no model run.
+
+Reading, hashing, preprocessing, the consistency measure and the orientation descriptor run in a
+thread up to ``_PREFETCH`` cases ahead of the engine, which releases the GIL: on CPU they overlap
+the inference.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 
 from ..cases import Case
 from ..metrics.consistency import case_consistency
+from ..metrics.orientation import orientation_descriptor
 from ..preprocess import preprocess_case
 from ..progress import Progress
 from .device import check_device, resolve_device
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
     from ..cache import FeatureStore
 
 Results = dict[str, tuple[np.ndarray, float]]  # pixel digest -> (features, consistency)
+Descriptors = dict[str, np.ndarray]  # pixel digest -> orientation descriptor
 EngineFactory = Callable[[Backbone, str], Engine]  # (backbone, resolved device) -> engine
 
 _WRITE_EVERY = 256             # new cache entries are written in shards of this many cases
@@ -53,13 +61,15 @@ class Embedded:
     digests: list[str]
     results: Results
     backbone: Backbone
+    orientation: Descriptors  # every digest's when an orientation store or the run gave them all
 
 
 class EmbeddingRun:
     """One embedding run over a stream of cases; builds its engine only on the first cache miss."""
 
     def __init__(self, backbone: Backbone, device: str, batch_size: int | None, progress: Progress | None,
-                 store: "FeatureStore | None", make_engine: EngineFactory):
+                 store: "FeatureStore | None", make_engine: EngineFactory,
+                 orientation_store: "FeatureStore | None" = None):
         self.backbone = backbone
         self.device = check_device(device)
         if batch_size is not None and batch_size < 1:
@@ -67,6 +77,7 @@ class EmbeddingRun:
         self.batch_size = batch_size
         self.progress = progress
         self.store = store
+        self.orientation_store = orientation_store
         self.make_engine = make_engine
         self.engine: Engine | None = None
 
@@ -80,6 +91,9 @@ class EmbeddingRun:
     def embed(self, cases: Iterable[Case], total: int | None, label: str) -> Embedded:
         """Features of ``cases``; progress is reported as stage 'embedding <label>'."""
         known: Results = self.store.entries() if self.store is not None else {}
+        described: Descriptors = {} if self.orientation_store is None else \
+            {d: v[0] for d, v in self.orientation_store.entries().items()}
+        new_descriptors: list[str] = []
         results: Results = {}
         unsaved: list[str] = []
         batch: list[_Prepared] = []
@@ -98,6 +112,10 @@ class EmbeddingRun:
                 self.store.put(unsaved, np.stack([results[d][0] for d in unsaved]),
                                np.array([results[d][1] for d in unsaved]))
             unsaved.clear()
+            if self.orientation_store is not None and new_descriptors:
+                self.orientation_store.put(new_descriptors, np.stack([described[d] for d in new_descriptors]),
+                                           np.zeros(len(new_descriptors)))
+            new_descriptors.clear()
 
         def compute() -> None:
             nonlocal done
@@ -113,12 +131,16 @@ class EmbeddingRun:
                 save()
             report()
 
-        for case_id, digest, prepared in _background(_prepare(cases, known), depth=_PREFETCH):
+        for case_id, digest, prepared, descriptor in _background(_prepare(cases, known, described),
+                                                                 depth=_PREFETCH):
             if case_id in seen_ids:
                 raise EmbedInputError(f"{label}: duplicate case id {case_id!r}")
             seen_ids.add(case_id)
             ids.append(case_id)
             digests.append(digest)
+            if descriptor is not None:
+                described[digest] = descriptor
+                new_descriptors.append(digest)
             if prepared is None:  # in the cache, or the same pixels as an earlier case
                 if digest in known:
                     results[digest] = known[digest]
@@ -131,7 +153,7 @@ class EmbeddingRun:
                 compute()
         compute()
         save()
-        return Embedded(ids, digests, results, self.backbone)
+        return Embedded(ids, digests, results, self.backbone, {d: described[d] for d in digests})
 
 
 @dataclass
@@ -141,16 +163,21 @@ class _Prepared:
     consistency: float
 
 
-def _prepare(cases: Iterable[Case], known: Results) -> Iterator[tuple[str, str, _Prepared | None]]:
-    """(case id, pixel digest, prepared input or None when nothing is to compute) per case."""
+def _prepare(cases: Iterable[Case], known: Results, described: Descriptors
+             ) -> Iterator[tuple[str, str, _Prepared | None, np.ndarray | None]]:
+    """(case id, pixel digest, prepared input or None when the features are known, orientation
+    descriptor or None when known) per case; the same pixels twice are prepared once."""
     seen: set[str] = set()
     for case in cases:
         digest = case.digest()
-        if digest in known or digest in seen:
-            yield case.case_id, digest, None
-            continue
+        first = digest not in seen
         seen.add(digest)
-        yield case.case_id, digest, _Prepared(digest, preprocess_case(case.images), case_consistency(case.images))
+        descriptor = orientation_descriptor(case.images) if first and digest not in described else None
+        if digest in known or not first:
+            yield case.case_id, digest, None, descriptor
+            continue
+        yield (case.case_id, digest, _Prepared(digest, preprocess_case(case.images), case_consistency(case.images)),
+               descriptor)
 
 
 _DONE = object()

@@ -38,7 +38,8 @@ def _run(backbone: str, weights: str | Path | None, device: str, batch_size: int
     resolved = resolve_backbone(backbone, weights, hasher=cache.file_sha256 if cache else file_sha256)
     store = cache.features(resolved.id, resolved.fingerprint) if cache else None
     return EmbeddingRun(resolved, device, batch_size, progress, store,
-                        make_engine=lambda bb, dev: make_engine(bb, dev, cache))
+                        make_engine=lambda bb, dev: make_engine(bb, dev, cache),
+                        orientation_store=cache.orientation() if cache else None)
 
 
 def _embedding_set(run: Embedded, name: str, meta: dict | None = None) -> EmbeddingSet:
@@ -50,6 +51,7 @@ def _embedding_set(run: Embedded, name: str, meta: dict | None = None) -> Embedd
         name=name,
         consistency=np.array([run.results[d][1] for d in run.digests], dtype=np.float64),
         meta={"preprocessing": PREPROCESSING_VERSION, **(meta or {})},
+        orientation=np.stack([run.orientation[d] for d in run.digests]).astype(np.float32, copy=False),
     )
 
 
@@ -95,10 +97,12 @@ def embed_archive(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: s
         # Seen before: the case list is known, so the archive is not decoded at all, and no
         # model is loaded when every case is in the feature store.
         found = run.store.entries(manifest["digests"])
-        if len(found) == len(set(manifest["digests"])):
+        described = run.orientation_store.entries(manifest["digests"])
+        if len(found) == len(described) == len(set(manifest["digests"])):
             if progress:
                 progress(len(manifest["ids"]), len(manifest["ids"]), f"embedding {name}")
-            embedded = Embedded(manifest["ids"], manifest["digests"], found, run.backbone)
+            embedded = Embedded(manifest["ids"], manifest["digests"], found, run.backbone,
+                                {d: v[0] for d, v in described.items()})
             return _embedding_set(embedded, name, {"source": path.name, "rejected": manifest["rejected"]})
 
     rejected: list[Rejection] = []

@@ -17,6 +17,7 @@ keep; a mismatch, a missing record or an unreadable graph is warned about and ex
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import tempfile
 import warnings
@@ -41,7 +42,10 @@ _SESSIONS_KEPT = 4
 
 
 def make_engine(backbone: Backbone, device: str, cache: "EmbeddingCache | None") -> Engine:
-    """The engine for ``device`` (resolved: 'cpu', 'cpu-torch', 'cuda' or 'cuda:N')."""
+    """The engine for ``device`` (resolved: 'cpu', 'cpu-torch', 'cuda' or 'cuda:N'); a network-free
+    backbone's own function on any device (it runs on the CPU)."""
+    if backbone.spec.network_free:
+        return importlib.import_module(f"{__package__}.{backbone.spec.module}").engine
     return OnnxEngine(backbone, cache) if device == "cpu" else torch_engine(backbone, device)
 
 

@@ -8,6 +8,10 @@ average pool and get 299 x 299 as is.
 Each backbone's torch module lives in its own file of this package (``BackboneSpec.module``),
 imported only when a module is built: importing torch takes seconds, and neither the CLI's
 start-up nor a warm run (everything in the cache) may pay for it.
+
+A *network-free* backbone (``network_free=True``: ``radiomics``) has no weights and no module:
+its file's ``engine(batch)`` is the engine on every device, and its "weights file" is its own
+code (``default_path``), whose sha256 is the fingerprint.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class BackboneSpec:
     # Batch size on CPU: ONNX Runtime gains nothing from batching EfficientNet's depthwise
     # convolutions but ~1.5x on Inception's large ones; memory grows with the batch either way.
     cpu_batch_size: int
+    network_free: bool = False       # computed without a network: ``module``'s ``engine`` runs as is
 
     def build_module(self, state: dict) -> "nn.Module":
         """The torch module ([0, 1] input -> (n, dim)) with ``state`` loaded strictly: a missing or
@@ -57,6 +62,12 @@ def hub_dir() -> Path:
 
 def _hub_checkpoint(name: str) -> Callable[[], Path]:
     return lambda: hub_dir() / "checkpoints" / name
+
+
+def _radiomics_code() -> Path:
+    from .. import radiomics
+
+    return Path(radiomics.__file__)
 
 
 def _packaged_efficientnet() -> Path:
@@ -107,6 +118,20 @@ BACKBONES: dict[str, BackboneSpec] = {
                 "pt_inception-2015-12-05-6726825d.pth",
             module="fid_inception",
             cpu_batch_size=8,
+        ),
+        BackboneSpec(
+            id="radiomics",
+            dim=111,
+            description="Radiomic features (first order, GLCM, GLRLM, GLSZM per sequence), no network and no "
+                        "weights: a medical feature space; its Fréchet distance is FRD. Always offline.",
+            normalisation="none (features of the [0, 1] images; each standardised by the real cases when scored)",
+            weights_file="radiomics.py",
+            env_var="",
+            default_path=_radiomics_code,
+            url=None,
+            module="radiomic",
+            cpu_batch_size=16,
+            network_free=True,
         ),
     )
 }

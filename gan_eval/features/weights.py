@@ -88,6 +88,11 @@ def resolve_weights(backbone: str, weights: str | Path | None = None, allow_down
     ``allow_download=False`` only looks (the app checks on every rerun and must not touch the network).
     """
     spec = get_spec(backbone)
+    if spec.network_free:
+        if weights is not None:
+            raise WeightsNotFoundError(f"{spec.id} is computed without a network and takes no weights file "
+                                       f"(given: {weights})")
+        return spec.default_path()  # its code: the fingerprint follows the definitions
     if weights is not None:
         path = Path(weights).expanduser()
         if not path.is_file():

@@ -125,8 +125,10 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
                    "n_real_rejected": rejected}
         write_json_atomic(run_dir / CONFIG, {**config.to_dict(), "run": derived})
         # The real set's embeddings, from the cache that holds them (a workspace's, for the app).
+        # No comparison spaces: the curves are in the workspace's backbone, and each space would add an
+        # embedding to every evaluation.
         evaluator = Evaluator(cases, config.backbone, config.backbone_weights, config.cache_dir,
-                              device=config.device) if config.metrics_every else None
+                              device=config.device, compare_in=()) if config.metrics_every else None
 
         torch.manual_seed(config.seed)
         G = Generator(config.resolution, channels, config.z_dim, config.width).to(dev, memory_format=CHANNELS_LAST)

@@ -26,7 +26,14 @@ Randomness: repetition ``r`` batches the cases in the order of the ``r``-th
 
 Ties: as ``np.argmin`` over the joined set ordered [real cases, batch] picks the first minimum,
 a tie between a real and a generated neighbour goes to the real one (so an exact copy of a real
-case is never "correctly" recognised through another copy).
+case is never "correctly" recognised through another copy). Ties are exact, not decided by
+rounding: the distances come from one pooled matrix in which every copy has its original's row
+(``distances.PooledDistances``). The rule matters only for exact copies, and there it decides the score:
+on 1000 exact copies of the demo's 91 real cases (default backbone) the accuracy is 15.9% and
+the diversity 0.32 with this rule (generated points are never right: their nearest neighbour,
+at distance 0, is their real original; real points are right a third of the time, those with no
+copy in the batch); with the opposite rule (a generated neighbour wins ties) it would be 40.6%
+and 0.81, rewarding copies as diverse.
 """
 
 from __future__ import annotations
@@ -35,8 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gan_eval.metrics.distances import kth_neighbour_distance, pairwise
+from gan_eval.metrics.distances import kth_neighbour_distance
 from gan_eval.metrics.inputs import embedding_pair, rng
+from gan_eval.metrics.pool import Pool
 
 BATCH_SIZE = 100    # the challenge's
 REPETITIONS = 100   # the challenge's
@@ -73,14 +81,16 @@ def _batching(n_generated: int, batch_size: int, n_batches: int | None) -> tuple
 
 
 def loo_1nn_diversity(real: np.ndarray, generated: np.ndarray, batch_size: int = BATCH_SIZE,
-                      n_batches: int | None = None, repetitions: int = REPETITIONS, seed: int = 0) -> DiversityResult:
-    """Leave-one-out 1-NN accuracy of real vs generated, batched as in the challenge (module docstring)."""
+                      n_batches: int | None = None, repetitions: int = REPETITIONS, seed: int = 0,
+                      pool: Pool | None = None) -> DiversityResult:
+    """Leave-one-out 1-NN accuracy of real vs generated, batched as in the challenge (module
+    docstring); ``pool``: these sets' ``metrics.pool.Pool``, when one exists."""
     real, generated = embedding_pair(real, generated)
     if repetitions < 1:
         raise ValueError(f"repetitions must be >= 1, got {repetitions}")
     n_real, n_gen = len(real), len(generated)
     size, batches = _batching(n_gen, batch_size, n_batches)
-    neighbours = _Neighbours(real, generated)
+    neighbours = _Neighbours((pool or Pool(real, generated)).distances.matrix, n_real)
 
     draws = rng(seed)
     acc = np.empty(repetitions)
@@ -126,9 +136,7 @@ class _Neighbours:
     # and those rare points are finished one by one.
     WINDOW = 64
 
-    def __init__(self, real: np.ndarray, generated: np.ndarray) -> None:
-        n_real = len(real)
-        dist = pairwise(np.concatenate([real, generated]))
+    def __init__(self, dist: np.ndarray, n_real: int) -> None:
         real_to_gen = dist[:n_real, n_real:]
         gen_to_gen = dist[n_real:, n_real:].copy()
         np.fill_diagonal(gen_to_gen, np.inf)  # leave-one-out: a point is not its own neighbour

@@ -32,14 +32,17 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
-from gan_eval.metrics import diversity, kid, memorisation, prdc
+from gan_eval.metrics import diversity, kid, matched_fid, memorisation, noise_floor, prdc, rank_confidence
 from gan_eval.metrics.bootstrap import N_BOOT, bootstrap_fid
 from gan_eval.metrics.consistency_summary import summarise_consistency
+from gan_eval.metrics.distinguishability import PERMUTATIONS, REPETITIONS, distinguishability
 from gan_eval.metrics.fid import frechet_distance
+from gan_eval.metrics.orientation_summary import orientation_check
+from gan_eval.metrics.pool import Pool
 from gan_eval.store import content_key, source_digest
 
 UNITS = ("", "%", "yes/no")
@@ -82,7 +85,8 @@ class Output:
 @dataclass(frozen=True)
 class SubmissionInputs:
     """What a metric sees of one submission: feature matrices (checked by ``metrics.inputs``),
-    their case ids, per-case consistency values when known, the seed and the settings."""
+    their case ids, per-case consistency values and orientation descriptors when known, the seed
+    and the settings."""
 
     real: np.ndarray
     generated: np.ndarray
@@ -92,6 +96,13 @@ class SubmissionInputs:
     generated_consistency: np.ndarray | None
     seed: int
     settings: Mapping[str, object]
+    real_orientation: np.ndarray | None = None        # (n, 768) per case, metrics.orientation
+    generated_orientation: np.ndarray | None = None
+
+    @cached_property
+    def pool(self) -> Pool:
+        """The stacked cases' distance and Gram matrices, computed once for every metric (``metrics.pool``)."""
+        return Pool(self.real, self.generated)
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,8 @@ def _check(metric: Metric) -> None:
             raise ValueError(f"metric {metric.name!r}: output {output.key!r} needs 0-12 decimals, got {output.decimals!r}")
         if output.unit not in UNITS:
             raise ValueError(f"metric {metric.name!r}: output {output.key!r} has unknown unit {output.unit!r}")
-    clashes = sorted(set(metric.settings) & {k for m in _METRICS.values() for k in m.settings})
+    clashes = sorted(set(metric.settings) & ({k for m in _METRICS.values() for k in m.settings}
+                                             | set(LEADERBOARD_SETTINGS)))
     if clashes:
         raise ValueError(f"metric {metric.name!r}: setting(s) {', '.join(clashes)} already belong to another metric")
 
@@ -150,8 +162,9 @@ def metrics() -> list[Metric]:
 
 
 def settings(overrides: Mapping[str, object] | None = None) -> dict[str, object]:
-    """Every metric's settings, with ``overrides`` (which must name known settings) applied."""
-    merged = {k: v for m in _METRICS.values() for k, v in m.settings.items()}
+    """Every metric's settings and the leaderboard's (``LEADERBOARD_SETTINGS``), with
+    ``overrides`` (which must name known settings) applied."""
+    merged = dict(LEADERBOARD_SETTINGS) | {k: v for m in _METRICS.values() for k, v in m.settings.items()}
     unknown = sorted(set(overrides or {}) - set(merged))
     if unknown:
         raise ValueError(f"unknown metric setting(s): {', '.join(unknown)}; known: {', '.join(sorted(merged))}")
@@ -204,18 +217,19 @@ def version() -> str:
                        source_digest(*(importlib.import_module(n) for n in sorted(names))))
 
 
-# Keys every submission's record has whatever the metrics: not outputs of any metric.
-
 # The challenge's own columns, shown first and in this order by every table.
 CHALLENGE_COLUMNS = ("rank", "quantitative_rank", "n", "fid", "fid_ci95", "fid_score", "diversity_score",
                      "quantitative_score", "qualitative_score", "qualitative_ci95", "final_score", "reads",
                      "reference")
 
+# Decimals: what the seed spread supports. Over 20 seeds the quantitative score moves by ~0.0008,
+# the diversity by ~0.0016 and the FID interval's ends by 0.05-0.10 (a bootstrap of 200
+# resamples), so scores get 2 decimals, FID 2 and interval ends 1.
 LEADERBOARD_OUTPUTS = (
     Output("n", "Cases", 0, "Generated cases scored"),
     Output("rank", "Rank", 0, short="rank", help="By final score, once the reader study is closed", higher_is_better=False),
     Output("quantitative_rank", "Quant. rank", 0, short="quant. rank", help="By quantitative score", higher_is_better=False),
-    Output("final_score", "Final", 3, short="final", help="(quantitative + qualitative / 20) / 2", higher_is_better=True),
+    Output("final_score", "Final", 2, short="final", help="(quantitative + qualitative / 20) / 2", higher_is_better=True),
     Output("qualitative_score", "Qualitative /20", 2, short="qualit.", help="Readers' mean case score, 0-20",
            higher_is_better=True, missing="not read"),
     Output("qualitative_ci95", "Qualitative 95%", 1, "Resampling readers, then each team's cases (seeded)",
@@ -224,12 +238,35 @@ LEADERBOARD_OUTPUTS = (
     Output("reads_expected", "Reads expected", 0, "Readers x the team's current cases", table=False),
     Output("reference", "Reference", 0, "Scored and shown but not competing: left out of FID_max and the ranks",
            unit="yes/no"),
-    Output("qualitative_normalised", "Qualitative /1", 3, "Qualitative score / 20", higher_is_better=True,
+    Output("qualitative_normalised", "Qualitative /1", 2, "Qualitative score / 20", higher_is_better=True,
            table=False),
-    Output("quantitative_score", "Quantitative", 3, short="quantit.", help="(diversity + FID score) / 2", higher_is_better=True),
-    Output("fid_score", "FID score", 3, "1 - FID / FID_max", higher_is_better=True),
-    Output("fid_score_ci95", "FID score 95%", 3, "From the FID interval", higher_is_better=True, table=False),
+    Output("quantitative_score", "Quantitative", 2, short="quantit.", help="(diversity + FID score) / 2", higher_is_better=True),
+    Output("fid_score", "FID score", 2, "1 - FID / FID_max", higher_is_better=True),
+    Output("fid_score_ci95", "FID score 95%", 2, "From the FID interval", higher_is_better=True, table=False),
+    Output("rank_ci95", "Quant. rank 95%", 0, short="rank 95%", help="Ranks the quantitative score takes in 95% of "
+           "half-samples of the real and generated cases (rank confidence)"),
+    Output("rank_probabilities", "Rank probabilities", 3, "P(quantitative rank = 1, 2, ...), from half-samples",
+           table=False),
+    Output("final_rank_ci95", "Rank 95%", 0, "Ranks the final score takes in 95% of resamples of cases and readers",
+           table=False),
+    Output("final_rank_probabilities", "Final rank probabilities", 3, "P(final rank = 1, 2, ...)", table=False),
+    Output("loo_chance_warning", "Chance ≠ 50%", 0, short="chance≠50%", unit="yes/no",
+           help="Chance-level 1-NN accuracy for these sizes departs from 50% by more than the accuracy's seed "
+                "spread: compare the accuracy with the chance level, not with 50%"),
+    Output("loo_seed_spread", "acc. seed spread", 1, "Standard deviation of the 1-NN accuracy between seeds "
+           "(its spread over repetitions / sqrt(repetitions))", unit="%", table=False),
+    Output("frd", "FRD", 2, "Fréchet radiomic distance: FID on real-standardised radiomic features (no network)",
+           higher_is_better=False),
 )
+
+# Settings of what the leaderboard computes across submissions (scoring): recorded with every
+# result and part of its version, like the metrics' own settings.
+LEADERBOARD_SETTINGS: dict[str, object] = {
+    "rank_resamples": rank_confidence.RESAMPLES,
+    "rank_fraction": rank_confidence.FRACTION,
+    "rank_repetitions": rank_confidence.REPETITIONS,
+    "noise_floor_splits": noise_floor.SPLITS,
+}
 
 
 # ----------------------------------------------------------------------------- built-in metrics
@@ -239,23 +276,46 @@ def _fid(inputs: SubmissionInputs) -> dict:
     return {"fid": frechet_distance(inputs.real, inputs.generated), "fid_ci95": list(interval)}
 
 
+def _fid_matched(inputs: SubmissionInputs) -> dict:
+    # scoring.evaluate sets the matched size across submissions; a lone call uses the set's own.
+    n = int(inputs.settings["fid_matched_n"] or len(inputs.generated))
+    fd_inf = matched_fid.fd_infinity(inputs.real, inputs.generated, points=int(inputs.settings["fd_inf_points"]),
+                                     draws=int(inputs.settings["fd_inf_draws"]), seed=inputs.seed, pool=inputs.pool) \
+        if len(inputs.generated) >= matched_fid.FD_INF_MIN_CASES else None
+    if len(inputs.generated) < n:
+        return {"fid_matched": None, "fid_matched_ci95": None, "fid_matched_n": n, "fd_inf": fd_inf}
+    matched = matched_fid.matched_fid(inputs.real, inputs.generated, n,
+                                      subsamples=int(inputs.settings["fid_matched_subsamples"]),
+                                      n_boot=int(inputs.settings["n_boot"]), seed=inputs.seed, pool=inputs.pool)
+    return {"fid_matched": matched.fid, "fid_matched_ci95": list(matched.ci95), "fid_matched_n": n, "fd_inf": fd_inf}
+
+
 def _diversity(inputs: SubmissionInputs) -> dict:
     div = diversity.loo_1nn_diversity(inputs.real, inputs.generated, batch_size=int(inputs.settings["diversity_batch_size"]),
-                                      repetitions=int(inputs.settings["diversity_repetitions"]), seed=inputs.seed)
+                                      repetitions=int(inputs.settings["diversity_repetitions"]), seed=inputs.seed,
+                                      pool=inputs.pool)
     return {"loo_accuracy": div.accuracy, "loo_accuracy_real": div.accuracy_real,
             "loo_accuracy_generated": div.accuracy_generated, "loo_accuracy_std": div.accuracy_std,
             "loo_batches": div.n_batches, "diversity_score": div.diversity}
 
 
+def _distinguishability(inputs: SubmissionInputs) -> dict:
+    test = distinguishability(inputs.real, inputs.generated, permutations=int(inputs.settings["permutations"]),
+                              batch_size=int(inputs.settings["diversity_batch_size"]),
+                              repetitions=int(inputs.settings["permutation_repetitions"]), seed=inputs.seed,
+                              pool=inputs.pool)
+    return {"loo_pvalue": test.loo_pvalue, "fid_pvalue": test.fid_pvalue, "loo_chance_accuracy": test.chance_accuracy}
+
+
 def _kid(inputs: SubmissionInputs) -> dict:
     result = kid.kernel_inception_distance(inputs.real, inputs.generated, subset_size=int(inputs.settings["kid_subset_size"]),
                                            n_subsets=int(inputs.settings["kid_subsets"]), seed=inputs.seed)
-    return {"kid": result.kid, "kid_std": result.std}
+    return {"kid": result.kid, "kid_std": result.std, "kid_subset_size": result.subset_size}
 
 
 def _prdc(inputs: SubmissionInputs) -> dict:
     quality = prdc.prdc(inputs.real, inputs.generated, k_precision_recall=int(inputs.settings["prdc_k_precision_recall"]),
-                        k_density_coverage=int(inputs.settings["prdc_k_density_coverage"]))
+                        k_density_coverage=int(inputs.settings["prdc_k_density_coverage"]), pool=inputs.pool)
     return {"precision": quality.precision, "recall": quality.recall, "density": quality.density,
             "coverage": quality.coverage}
 
@@ -269,11 +329,22 @@ def _memorisation(inputs: SubmissionInputs) -> dict:
 
 
 def _consistency(inputs: SubmissionInputs) -> dict:
-    keys = ("consistency", "consistency_real", "consistency_flag", "consistency_fraction_below")
+    keys = ("consistency", "consistency_real", "consistency_flag", "consistency_fraction_below", "consistency_pvalue")
     if inputs.generated_consistency is None:
         return dict.fromkeys(keys)
     s = summarise_consistency(inputs.generated_consistency, inputs.real_consistency)
-    return dict(zip(keys, (s.mean, s.real_mean, s.flagged, s.fraction_below)))
+    return dict(zip(keys, (s.mean, s.real_mean, s.flagged, s.fraction_below, s.pvalue)))
+
+
+def _orientation(inputs: SubmissionInputs) -> dict:
+    keys = ("orientation_suspect_fraction", "orientation_real_fraction", "orientation_flag", "orientation_pvalue",
+            "orientation_suspects")
+    if inputs.generated_orientation is None or inputs.real_orientation is None:
+        return dict.fromkeys(keys)
+    check = orientation_check(inputs.real_orientation, inputs.generated_orientation)
+    suspects = [{"generated": inputs.generated_ids[i], "resembles": turned} for i, turned in check.suspects]
+    return dict(zip(keys, (check.suspect_fraction, check.real_suspect_fraction, check.flagged, check.pvalue,
+                           suspects)))
 
 
 def _selection(inputs: SubmissionInputs) -> dict:
@@ -286,19 +357,41 @@ def _selection(inputs: SubmissionInputs) -> dict:
 _PCT = "%"
 register(Metric("fid", _fid, (
     Output("fid", "FID", 2, "Fréchet distance between real and generated features", higher_is_better=False),
-    Output("fid_ci95", "FID 95%", 2, "Bootstrap interval (resampling both sets)", higher_is_better=False),
+    Output("fid_ci95", "FID 95%", 1, "Bootstrap interval (resampling both sets): covers this estimator at this "
+           "submission's size, so it compares submissions of equal size only", higher_is_better=False),
 ), settings={"n_boot": N_BOOT}))
+register(Metric("fid_matched", _fid_matched, (
+    Output("fid_matched", "FID @ n", 2, "Mean FID of n generated cases (the same n for every submission) against "
+           "all real cases: compares submissions of different sizes", higher_is_better=False),
+    Output("fid_matched_ci95", "FID @ n 95%", 1, "Bootstrap interval of the matched FID", higher_is_better=False),
+    Output("fid_matched_n", "n matched", 0, "Generated cases per matched FID: the smallest submission's size, "
+           "at least the real set's", table=False),
+    Output("fd_inf", "FD∞", 2, "FID extrapolated to infinitely many generated cases (Chong & Forsyth 2020)",
+           higher_is_better=False),
+), settings={"fid_matched_n": None, "fid_matched_subsamples": matched_fid.SUBSAMPLES,
+             "fd_inf_points": matched_fid.FD_INF_POINTS, "fd_inf_draws": matched_fid.FD_INF_DRAWS}))
 register(Metric("diversity", _diversity, (
-    Output("loo_accuracy", "1-NN acc.", 1, short="1-NN acc", help="Leave-one-out 1-NN accuracy, challenge batches; 50% is ideal", unit=_PCT),
+    Output("loo_accuracy", "1-NN acc.", 1, short="1-NN acc", help="Leave-one-out 1-NN accuracy, challenge batches; "
+           "chance (indistinguishable) is the chance level, 50% for balanced batches", unit=_PCT),
     Output("loo_accuracy_real", "acc. real", 1, "1-NN accuracy on real points", unit=_PCT),
     Output("loo_accuracy_generated", "acc. generated", 1, "1-NN accuracy on generated points", unit=_PCT),
-    Output("loo_accuracy_std", "acc. sd", 1, "Spread of the accuracy over repetitions", unit=_PCT),
+    Output("loo_accuracy_std", "acc. sd", 1, "Spread of the accuracy over repetitions (0 with one batch: the same "
+           "batch every time, not certainty)", unit=_PCT),
     Output("loo_batches", "batches", 0, "Batches of generated cases per repetition", table=False),
-    Output("diversity_score", "Diversity", 3, short="diversity", help="1 - 2|accuracy - 0.5|", higher_is_better=True),
+    Output("diversity_score", "Diversity", 2, short="diversity", help="1 - 2|accuracy - 0.5|", higher_is_better=True),
 ), settings={"diversity_batch_size": diversity.BATCH_SIZE, "diversity_repetitions": diversity.REPETITIONS}))
+register(Metric("distinguishability", _distinguishability, (
+    Output("loo_chance_accuracy", "chance acc.", 1, "Exact chance-level 1-NN accuracy of one batch against the "
+           "real cases: (n_r(n_r-1) + m(m-1)) / ((n_r+m)(n_r+m-1))", unit=_PCT),
+    Output("loo_pvalue", "p (1-NN)", 3, "Permutation test of the 1-NN accuracy against chance: small = "
+           "distinguishable from the real cases at this size"),
+    Output("fid_pvalue", "p (FID)", 3, "Permutation test of FID: small = distinguishable at this size"),
+), settings={"permutations": PERMUTATIONS, "permutation_repetitions": REPETITIONS}))
 register(Metric("kid", _kid, (
     Output("kid", "KID", 4, "Kernel inception distance (unbiased)", higher_is_better=False),
     Output("kid_std", "KID sd", 4, "Spread over subsets"),
+    Output("kid_subset_size", "KID subset", 0, "Cases per KID subset actually used (capped by the smaller set)",
+           table=False),
 ), settings={"kid_subset_size": kid.SUBSET_SIZE, "kid_subsets": kid.N_SUBSETS}))
 register(Metric("prdc", _prdc, (
     Output("precision", "Precision", 2, short="prec.", help="Generated cases inside the real manifold (k-NN balls)", higher_is_better=True),
@@ -316,9 +409,22 @@ register(Metric("consistency", _consistency, (
     Output("consistency", "Seq. consistency", 2, "Cross-sequence anatomy similarity (edge correlation)",
            higher_is_better=True),
     Output("consistency_real", "Seq. consistency (real)", 2, "The real set's mean", table=False),
-    Output("consistency_flag", "Inconsistent", 0, "Mean below the real set's 5th percentile", unit="yes/no"),
+    Output("consistency_flag", "Inconsistent", 0, "More cases below the real set's 5th percentile than real-like "
+           "cases give (beta-binomial test, p < 0.01)", unit="yes/no"),
     Output("consistency_fraction_below", "below real 5th pct.", 1, "Cases below the real set's 5th percentile",
            unit=_PCT, table=False),
+    Output("consistency_pvalue", "p (consistency)", 3, "Of so many cases below the real 5th percentile", table=False),
+)))
+register(Metric("orientation", _orientation, (
+    Output("orientation_suspect_fraction", "Orientation suspect", 1, short="orient.", help="Cases that resemble the "
+           "real anatomy mirrored or rotated more than the real anatomy itself", unit=_PCT, higher_is_better=False),
+    Output("orientation_real_fraction", "Orientation suspect (real)", 1, "The same for the real cases",
+           unit=_PCT, table=False),
+    Output("orientation_flag", "Mis-oriented", 0, "More suspect cases than the real set's rate allows "
+           "(beta-binomial test, p < 0.01)", unit="yes/no"),
+    Output("orientation_pvalue", "p (orientation)", 3, "Of so many suspect cases", table=False),
+    Output("orientation_suspects", "Orientation suspects", 0, "Suspect case and the orientation it resembles",
+           table=False),
 )))
 register(Metric("selection", _selection, (
     Output("selected_cases", "Selected cases", 0, "The case nearest each K-means centre: what the readers rate",

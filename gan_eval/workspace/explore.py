@@ -164,7 +164,10 @@ _CHALLENGE_TABLE = ("n", "fid", "fid_score", "loo_accuracy", "diversity_score", 
 _GROUP_TITLES = {"fid": "FID interval", "diversity": "1-NN accuracy in detail", "kid": "KID",
                  "prdc": "Precision, recall, density, coverage", "memorisation": "Memorisation",
                  "consistency": "Cross-sequence consistency", "ranks": "Ranks",
-                 "reading": "Qualitative score's 95% interval (readers and cases resampled)"}
+                 "reading": "Qualitative score's 95% interval (readers and cases resampled)",
+                 "across": "Compared across submissions and feature spaces"}
+_READING_COLUMNS = {"rank", "qualitative_score", "final_score", "qualitative_ci95_low", "qualitative_ci95_high",
+                    "reads", "reference"}
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,11 @@ def leaderboard_layout(rows: list[dict]) -> LeaderboardLayout:
         if cols:
             groups.append((_GROUP_TITLES.get(metric.name, metric.name.replace("_", " ").capitalize()), cols))
             shown.update(cols)
+    rest = [c for c in columns if c in present and c not in shown and c not in _READING_COLUMNS
+            and any(row.get(c) is not None for row in rows)]
+    if rest:  # numbers computed across submissions (the size-fair FID, FRD...): grouped too
+        groups.append((_GROUP_TITLES["across"], rest))
+        shown.update(rest)
     if ranked:  # the reading's own numbers beside the scores it gave
         challenge += [c for c in ("reads",) if c in present]
         reading = [c for c in ("qualitative_ci95_low", "qualitative_ci95_high") if c in present]

@@ -144,11 +144,9 @@ def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=N
     import queue
     import threading
 
-    from ..cache import EmbeddingCache
-    from ..evaluation import embed_set, evaluate_cached
+    from ..evaluation import embed_set, score_embedded
 
     publish = publish or (lambda scores: None)
-    results_dir = EmbeddingCache(ws.cache_dir).results_dir
     ready: queue.Queue = queue.Queue()
     builder = None
     if is_demo(ws) and _demo_missing(ws):
@@ -188,13 +186,11 @@ def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=N
         if pending and worked and REAL in embedded and subs:
             if progress:
                 progress(0, None, "scoring (provisional)")
-            publish(Scores(evaluate_cached(embedded[REAL], subs, results_dir, seed=ws.seed), pending))
+            # Provisional rows in the workspace's backbone only: the other feature spaces join at the end.
+            publish(Scores(score_embedded(ws, {REAL: embedded[REAL], **subs}, compare_in=()), pending))
         if builder is None and not pending:
             break
-    if progress:
-        progress(0, None, "scoring")
-    real = embedded.pop(REAL)
-    result = evaluate_cached(real, dict(sorted(embedded.items())), results_dir, seed=ws.seed)
+    result = score_embedded(ws, embedded, progress)
     publish(Scores(result))
     return result
 
