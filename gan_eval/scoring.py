@@ -32,8 +32,6 @@ Across submissions, beside the challenge's numbers (which stay exactly the chall
 - **other feature spaces** (``other_spaces``, e.g. radiomics, Inception): each submission's
   Fréchet distance in each (``frd`` for radiomics, standardised by the real cases), and
   ``rank_agreement`` (pair of spaces -> Kendall's tau of the rankings by Fréchet distance);
-- ``loo_chance_warning``: the exact chance accuracy departs from 50% by more than the accuracy's
-  seed spread (``loo_seed_spread``).
 
 Everything returned is plain Python (float, int, str, list, dict, None): ``json.dumps`` works as is.
 """
@@ -165,12 +163,13 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
                              "FID_score = 1 - FID / FID_max is undefined; give fid_max")
     for r in records.values():
         _challenge_scores(r, fid_max)
-        _chance_warning(r, chosen)
     for name, rank in _ranks({n: None if r.get("reference") else r["quantitative_score"]
                               for n, r in records.items()}).items():
         records[name]["quantitative_rank"] = rank
 
     sizes = {len(x) for _, x in gated.values()}
+    with threadpool_limits(limits=1):  # small matrices: threads only add overhead (see _score_submission)
+        floor = noise_floor(real_x, splits=int(chosen["noise_floor_splits"]), seed=seed)
     result = {
         "backbone": real.backbone,
         "backbone_fingerprint": real.fingerprint,
@@ -183,16 +182,12 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
         "sizes_differ": len(sizes) > 1,
         "fid_matched_n": chosen["fid_matched_n"],
         "rank_confidence": _rank_confidence(real_x, {n: gated[n][1] for n in records}, records, seed, chosen, pools),
-        "noise_floor": {},
-        "noise_floor_spread": {},
+        "noise_floor": {key: v.mean for key, v in floor.items()},
+        "noise_floor_spread": {key: v.sd for key, v in floor.items()},
+        "noise_floor_sizes": {"reference": len(real_x) // 2, "compared": len(real_x) // 2,
+                              "splits": int(chosen["noise_floor_splits"])},
         **_feature_spaces(real, records, other_spaces or {}),
     }
-    with threadpool_limits(limits=1):  # small matrices: threads only add overhead (see _score_submission)
-        floor = noise_floor(real_x, splits=int(chosen["noise_floor_splits"]), seed=seed)
-    result["noise_floor"] = {key: v.mean for key, v in floor.items()}
-    result["noise_floor_spread"] = {key: v.sd for key, v in floor.items()}
-    result["noise_floor_sizes"] = {"reference": len(real_x) // 2, "compared": len(real_x) // 2,
-                                   "splits": int(chosen["noise_floor_splits"])}
     if failed:
         result["failed"] = failed
     return result
@@ -225,14 +220,6 @@ def _score_submission(inputs: registry.SubmissionInputs, sub: EmbeddingSet, stri
                 out = dict.fromkeys(o.key for o in metric.outputs)
             values.update({o.key: out[o.key] for o in metric.outputs})
     return SubmissionScores(sub.name, len(sub), values, errors)
-
-
-def _chance_warning(record: dict, settings: Mapping[str, object]) -> None:
-    """``loo_seed_spread`` and ``loo_chance_warning`` (module docstring)."""
-    std, chance = record.get("loo_accuracy_std"), record.get("loo_chance_accuracy")
-    spread = None if std is None else std / math.sqrt(int(settings["diversity_repetitions"]))
-    record["loo_seed_spread"] = spread
-    record["loo_chance_warning"] = None if spread is None or chance is None else bool(abs(chance - 0.5) > spread)
 
 
 def _rank_confidence(real_x: np.ndarray, generated: Mapping[str, np.ndarray], records: dict, seed: int,
@@ -274,14 +261,23 @@ def _pairwise(confidence: RankConfidence) -> dict[str, dict[str, float]]:
             for i, a in enumerate(confidence.teams)}
 
 
+def _distance_or_none(frechet: Callable[[np.ndarray, np.ndarray], float], real: EmbeddingSet,
+                      sub: EmbeddingSet | None) -> float | None:
+    """A submission's Fréchet distance in another space; None where it has no such embeddings or
+    they cannot be compared (the evaluation's own space decides whether a submission is scored)."""
+    try:
+        return None if sub is None else frechet(real.features, sub.features)
+    except ValueError:
+        return None
+
+
 def _feature_spaces(real: EmbeddingSet, records: dict, spaces: Spaces) -> dict:
     """``frd`` per submission, and the top-level Fréchet distances per space and ``rank_agreement``."""
     distances = {real.backbone: {n: r["fid"] for n, r in records.items()}}
     radiomic = real.backbone if real.backbone == RADIOMICS else None
     for space, (space_real, space_subs) in spaces.items():
         frechet = frechet_radiomic_distance if space_real.backbone == RADIOMICS else frechet_distance
-        distances[space] = {n: frechet(space_real.features, space_subs[n].features) if n in space_subs else None
-                            for n in records}
+        distances[space] = {n: _distance_or_none(frechet, space_real, space_subs.get(n)) for n in records}
         radiomic = space if space_real.backbone == RADIOMICS else radiomic
     for name, r in records.items():
         r["frd"] = None if radiomic is None else distances[radiomic][name]

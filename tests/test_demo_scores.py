@@ -64,3 +64,27 @@ def test_small_scores_with_wider_intervals(demo_result):
     assert small["n"] == 100 and small["loo_batches"] == 1
     width = lambda s: s["fid_ci95"][1] - s["fid_ci95"][0]
     assert width(small) > width(good)
+
+
+def test_size_fair_fid_puts_good_and_small_on_one_scale(demo_result):
+    subs = demo_result["submissions"]
+    good, small = subs["good"], subs["small"]
+    # Plain FID: small looks worse (size bias, disjoint intervals at different sizes) ...
+    assert small["fid"] > good["fid"]
+    # ... at the matched size (100, the smallest submission) they agree within their intervals.
+    assert demo_result["fid_matched_n"] == 100 and demo_result["sizes_differ"] is True
+    assert small["fid_matched_ci95"][0] <= good["fid_matched"] <= small["fid_matched_ci95"][1]
+    assert good["fid_matched_ci95"][0] <= small["fid_matched"] <= good["fid_matched_ci95"][1]
+    assert small["fid_matched"] == pytest.approx(small["fid"])  # 100 cases: its own FID
+
+
+def test_statistics_of_the_ranking_and_the_other_feature_spaces(demo_result):
+    subs = demo_result["submissions"]
+    for s in subs.values():
+        assert sum(s["rank_probabilities"]) == pytest.approx(1.0)
+        assert s["frd"] is not None and s["orientation_suspect_fraction"] is not None
+    assert subs["blurry"]["rank_ci95"] == [6, 6] and subs["blurry"]["loo_pvalue"] < 0.02
+    assert subs["good"]["loo_pvalue"] > 0.02 and subs["good"]["orientation_flag"] is False
+    assert subs["blurry"]["frd"] == max(s["frd"] for s in subs.values())  # radiomics sees the blur too
+    assert demo_result["rank_agreement"]["efficientnet-lite0 / radiomics"] > 0.3
+    assert abs(demo_result["noise_floor"]["kid"]) < 3 * demo_result["noise_floor_spread"]["kid"]

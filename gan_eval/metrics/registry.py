@@ -38,6 +38,7 @@ import numpy as np
 
 from gan_eval.metrics import diversity, kid, matched_fid, memorisation, noise_floor, prdc, rank_confidence
 from gan_eval.metrics.bootstrap import N_BOOT, bootstrap_fid
+from gan_eval.metrics.chance import chance_accuracy
 from gan_eval.metrics.consistency_summary import summarise_consistency
 from gan_eval.metrics.distinguishability import PERMUTATIONS, REPETITIONS, distinguishability
 from gan_eval.metrics.fid import frechet_distance
@@ -250,11 +251,6 @@ LEADERBOARD_OUTPUTS = (
     Output("final_rank_ci95", "Rank 95%", 0, "Ranks the final score takes in 95% of resamples of cases and readers",
            table=False),
     Output("final_rank_probabilities", "Final rank probabilities", 3, "P(final rank = 1, 2, ...)", table=False),
-    Output("loo_chance_warning", "Chance ≠ 50%", 0, short="chance≠50%", unit="yes/no",
-           help="Chance-level 1-NN accuracy for these sizes departs from 50% by more than the accuracy's seed "
-                "spread: compare the accuracy with the chance level, not with 50%"),
-    Output("loo_seed_spread", "acc. seed spread", 1, "Standard deviation of the 1-NN accuracy between seeds "
-           "(its spread over repetitions / sqrt(repetitions))", unit="%", table=False),
     Output("frd", "FRD", 2, "Fréchet radiomic distance: FID on real-standardised radiomic features (no network)",
            higher_is_better=False),
 )
@@ -294,9 +290,13 @@ def _diversity(inputs: SubmissionInputs) -> dict:
     div = diversity.loo_1nn_diversity(inputs.real, inputs.generated, batch_size=int(inputs.settings["diversity_batch_size"]),
                                       repetitions=int(inputs.settings["diversity_repetitions"]), seed=inputs.seed,
                                       pool=inputs.pool)
+    chance = chance_accuracy(len(inputs.real), div.batch_size).overall
+    # What changes from seed to seed is the batching: the mean of `repetitions` independent ones.
+    seed_spread = div.accuracy_std / np.sqrt(div.repetitions)
     return {"loo_accuracy": div.accuracy, "loo_accuracy_real": div.accuracy_real,
             "loo_accuracy_generated": div.accuracy_generated, "loo_accuracy_std": div.accuracy_std,
-            "loo_batches": div.n_batches, "diversity_score": div.diversity}
+            "loo_batches": div.n_batches, "diversity_score": div.diversity, "loo_chance_accuracy": chance,
+            "loo_seed_spread": float(seed_spread), "loo_chance_warning": bool(abs(chance - 0.5) > seed_spread)}
 
 
 def _distinguishability(inputs: SubmissionInputs) -> dict:
@@ -304,7 +304,7 @@ def _distinguishability(inputs: SubmissionInputs) -> dict:
                               batch_size=int(inputs.settings["diversity_batch_size"]),
                               repetitions=int(inputs.settings["permutation_repetitions"]), seed=inputs.seed,
                               pool=inputs.pool)
-    return {"loo_pvalue": test.loo_pvalue, "fid_pvalue": test.fid_pvalue, "loo_chance_accuracy": test.chance_accuracy}
+    return {"loo_pvalue": test.loo_pvalue, "fid_pvalue": test.fid_pvalue}
 
 
 def _kid(inputs: SubmissionInputs) -> dict:
@@ -379,10 +379,15 @@ register(Metric("diversity", _diversity, (
            "batch every time, not certainty)", unit=_PCT),
     Output("loo_batches", "batches", 0, "Batches of generated cases per repetition", table=False),
     Output("diversity_score", "Diversity", 2, short="diversity", help="1 - 2|accuracy - 0.5|", higher_is_better=True),
-), settings={"diversity_batch_size": diversity.BATCH_SIZE, "diversity_repetitions": diversity.REPETITIONS}))
-register(Metric("distinguishability", _distinguishability, (
     Output("loo_chance_accuracy", "chance acc.", 1, "Exact chance-level 1-NN accuracy of one batch against the "
            "real cases: (n_r(n_r-1) + m(m-1)) / ((n_r+m)(n_r+m-1))", unit=_PCT),
+    Output("loo_seed_spread", "acc. seed spread", 1, "Standard deviation of the 1-NN accuracy between seeds "
+           "(its spread over repetitions / sqrt(repetitions))", unit=_PCT, table=False),
+    Output("loo_chance_warning", "Chance ≠ 50%", 0, short="chance≠50%", unit="yes/no",
+           help="Chance-level 1-NN accuracy for these sizes departs from 50% by more than the accuracy's seed "
+                "spread: compare the accuracy with the chance level, not with 50%"),
+), settings={"diversity_batch_size": diversity.BATCH_SIZE, "diversity_repetitions": diversity.REPETITIONS}))
+register(Metric("distinguishability", _distinguishability, (
     Output("loo_pvalue", "p (1-NN)", 3, "Permutation test of the 1-NN accuracy against chance: small = "
            "distinguishable from the real cases at this size"),
     Output("fid_pvalue", "p (FID)", 3, "Permutation test of FID: small = distinguishable at this size"),
