@@ -113,6 +113,7 @@ def test_registering_a_set_holds_one_case_at_a_time(tmp_path):
     assert upload.stat().st_size < 20 * 2**20
     peak_mb = int(subprocess.run([sys.executable, "-c", _PEAK, str(tmp_path / "ws"), str(upload)], cwd=REPO,
                                  capture_output=True, text=True, check=True, timeout=600).stdout.split()[-1])
+    print(f"peak RSS {peak_mb} MB")
     assert peak_mb < 1200, f"peak RSS {peak_mb} MB"
     assert Workspace(tmp_path / "ws").entry("team").n_accepted == 40
 

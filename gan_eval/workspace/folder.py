@@ -79,9 +79,10 @@ def _rewrite(source: Path, out: Path, filename: str) -> ValidationReport:
     (named after the file as the user knows it, not its stored hash)."""
     report = ValidationReport(source=filename)
     try:
-        # Stored, not deflated: deflating 12-16-bit MRI took 20x longer than reading it (the
-        # upload path ran at ~20 cases/s at 256 px), for about half the disk.
-        write_archive(accepted_cases(iter_cases(source), report), out, compress=False)
+        # Each case deflated only when that pays (archives.writing): noisy MRI is stored as is (deflating
+        # it ran the upload path at ~20 cases/s at 256 px), flat images are compressed (a few MB of
+        # zeros must not become gigabytes on disk).
+        write_archive(accepted_cases(iter_cases(source), report), out)
     except ArchiveError as exc:
         raise ArchiveError(filename, exc.reason) from None
     return report
