@@ -26,14 +26,14 @@ from gan_eval.archives import iter_cases, write_archive  # noqa: E402
 from gan_eval.cases import Case  # noqa: E402
 
 
-def synthetic_cases(n: int, side: int, seed: int = 0) -> Iterator[Case]:
+def synthetic_cases(n: int, side: int, seed: int = 0, masks: bool = True) -> Iterator[Case]:
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:side, :side]
     for i in range(n):
         images = rng.integers(0, 4096, (3, side, side), dtype=np.uint16)
         (cy, cx), r = rng.uniform(0.3, 0.7, 2) * side, side * rng.uniform(0.05, 0.15)
         lesion = (((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.uint8)
-        yield Case(f"case_{i:04d}", images, np.stack([lesion] * 3))
+        yield Case(f"case_{i:04d}", images, np.stack([lesion] * 3) if masks else None)
 
 
 def write_folder(cases: Iterator[Case], folder: Path) -> None:

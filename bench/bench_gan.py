@@ -12,6 +12,16 @@
         against the real set with the default backbone, and the challenge's 1-NN diversity
         (cases the embedding tells apart from the real ones: accuracy near 1). Runs, archives
         and sample grids go to --out (bench/out/gan by default, git-ignored).
+
+    python bench/bench_gan.py score-memory [--n 1000] [--size 128]
+        gan_eval.Evaluator.score on n generated cases held in memory as an (N, 3, H, W) array,
+        against the real set (91 phantom cases) whose embeddings are in the cache already: the
+        time a team's loop waits for the jury's JSON, cold (new cases) and warm (same cases again).
+
+    python bench/bench_gan.py live-metrics [--steps 500] [--resolution 64] [--threads 1]
+        The cost of the baseline's live metrics at the default settings (every 250 steps, 100
+        cases): the same run with and without them, and each evaluation's own seconds, as a
+        fraction of the training time.
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ WARMUP_STEPS = 3  # first steps pay one-off kernel set-up costs; not timed
 
 def steps_per_second(resolution: int, device: str, steps: int, batch_size: int, cases) -> float:
     config = TrainConfig(resolution=resolution, steps=steps, batch_size=batch_size, device=device, log_every=1,
-                         sample_every=NEVER, checkpoint_every=NEVER)
+                         sample_every=NEVER, checkpoint_every=NEVER, metrics_every=0)
     with tempfile.TemporaryDirectory() as tmp:
         train(Path(tmp) / "run", config, cases=cases)
         log = {r["step"]: r["elapsed_s"] for r in read_log(Path(tmp) / "run")}
@@ -92,7 +102,7 @@ def experiment(args: argparse.Namespace) -> None:
     real = list(read_cases(args.real)[0]) if args.real else make_cases(91, seed=0, size=args.resolution)
     real_features = embed_cases(real, name="real", cache=False).features
     base = TrainConfig(resolution=args.resolution, steps=NEVER, batch_size=args.batch_size, seed=args.seed,
-                       sample_every=250, checkpoint_every=NEVER, log_every=10)
+                       sample_every=250, checkpoint_every=NEVER, log_every=10, metrics_every=0)
 
     # DiffAugment for a fixed wall-clock budget: a timer asks the loop to stop, as the app's Stop button does.
     timer = threading.Timer(args.minutes * 60, request_stop, [out / "diffaugment"])
@@ -119,6 +129,66 @@ def experiment(args: argparse.Namespace) -> None:
               f"{result['diversity']:.3f})  samples {out / f'{name}_samples.png'}")
 
 
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def score_memory(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from gan_eval.api import Evaluator
+
+    with tempfile.TemporaryDirectory() as cache:
+        real = make_cases(91, seed=0, size=args.size)
+        started = time.perf_counter()
+        Evaluator(real, cache=cache)  # the workspace's state before a team scores: real set in the cache
+        print(f"real set: 91 cases {args.size}², embedded into the cache in {time.perf_counter() - started:.1f} s "
+              f"(ONNX export included); {_load()}")
+        images = np.stack([c.images for c in make_cases(args.n, seed=1, size=args.size)]).astype(np.float32)
+        print(f"generated: {images.shape} float32 in memory ({images.nbytes / 2**20:.0f} MB); {_load()}")
+        for attempt in ("cold", "warm"):
+            started = time.perf_counter()
+            evaluator = Evaluator(real, cache=cache)
+            loaded = time.perf_counter() - started
+            result = evaluator.score(images, name="team")
+            total = time.perf_counter() - started
+            record = result["submissions"]["team"]
+            print(f"{attempt}: {total:.1f} s = {loaded:.2f} s Evaluator (real set from the cache) + "
+                  f"{total - loaded:.1f} s score ({args.n / (total - loaded):.0f} cases/s); FID {record['fid']:.2f}, "
+                  f"1-NN accuracy {record['loo_accuracy']:.3f}; {_load()}", flush=True)
+
+
+def live_metrics(args: argparse.Namespace) -> None:
+    from gan_eval.api import Evaluator
+    from gan_eval.gan.runs import read_metrics
+
+    torch.set_num_threads(args.threads)
+    real = make_cases(91, seed=0, size=128)
+    defaults = TrainConfig()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        base = TrainConfig(resolution=args.resolution, steps=args.steps, sample_every=NEVER, checkpoint_every=NEVER,
+                           cache_dir=str(tmp / "cache"))
+        Evaluator(real, cache=tmp / "cache")  # real set embedded, backbone exported: the app's state
+        print(f"{args.resolution}², {args.steps} steps, {torch.get_num_threads()} torch thread(s), metrics every "
+              f"{defaults.metrics_every} steps on {defaults.metrics_samples} cases; {_load()}")
+        times = {}
+        for name, config in (("without", replace(base, metrics_every=0)), ("with", base)):
+            started = time.perf_counter()
+            train(tmp / name, config, cases=real)
+            times[name] = time.perf_counter() - started
+            print(f"{name:>7} live metrics: {times[name]:.1f} s; {_load()}", flush=True)
+        lines = read_metrics(tmp / "with")
+        during = [line["eval_s"] for line in lines if line["step"] > 0]
+        per_interval = times["without"] / args.steps * defaults.metrics_every
+        print(f"evaluations at steps {[line['step'] for line in lines]}: {', '.join(f'{x:.2f}' for x in during)} s "
+              f"(step 0, once: {lines[0]['eval_s']:.2f} s)")
+        print(f"overhead: {sum(during) / times['without']:.1%} of the training time from the evaluations' own "
+              f"seconds ({sum(during) / len(during):.2f} s per {defaults.metrics_every} steps of "
+              f"{per_interval:.0f} s); "
+              f"run to run, {times['with'] / times['without'] - 1:+.1%} (step 0 included)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode")
@@ -135,9 +205,20 @@ def main() -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice); use 1 to run two "
                    "experiments side by side on a 2-core machine")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "gan")
+    p = sub.add_parser("score-memory")
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--size", type=int, default=128, help="image side of the real and generated cases")
+    p = sub.add_parser("live-metrics")
+    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--resolution", type=int, default=64, choices=(64, 128))
+    p.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.mode == "experiment":
         experiment(args)
+    elif args.mode == "score-memory":
+        score_memory(args)
+    elif args.mode == "live-metrics":
+        live_metrics(args)
     else:
         speed(args if args.mode else parser.parse_args(["speed"]))
 

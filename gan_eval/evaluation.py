@@ -16,7 +16,7 @@ through the same cache, so the cost is paid once per set: on a 2-core CPU radiom
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -89,19 +89,22 @@ def result_key(real: EmbeddingSet, submissions: dict[str, EmbeddingSet], setting
 
 
 def evaluate_cached(real: EmbeddingSet, submissions: dict[str, EmbeddingSet], results_dir: Path | None,
-                    seed: int = 0, fid_max: float | None = None, other_spaces: Spaces | None = None) -> dict:
+                    seed: int = 0, fid_max: float | None = None, other_spaces: Spaces | None = None,
+                    reference: Collection[str] = ()) -> dict:
     """``scoring.evaluate`` (never letting one submission hide the others), stored in
     ``results_dir`` (a cache's ``results_dir``) under the digest of its inputs: the metrics are
     deterministic for a seed, so a stored result is the result. A stored result whose checksum
     fails is recomputed."""
     path = None
     if results_dir is not None:
-        key = result_key(real, submissions, {"seed": seed, "fid_max": fid_max}, other_spaces)
+        key = result_key(real, submissions, {"seed": seed, "fid_max": fid_max, "reference": sorted(reference)},
+                         other_spaces)
         path = Path(results_dir) / f"{key}.json"
         stored = read_checked_json(path)
         if isinstance(stored, dict):
             return stored
-    result = evaluate(real, submissions, seed=seed, fid_max=fid_max, strict=False, other_spaces=other_spaces)
+    result = evaluate(real, submissions, seed=seed, fid_max=fid_max, strict=False, other_spaces=other_spaces,
+                      reference=reference)
     if path is not None:
         write_checked_json(path, result)
     return result
@@ -115,13 +118,22 @@ def evaluate_workspace(ws: Workspace, progress: Progress | None = None,
         raise ValueError("the workspace has no real set yet")
     if not ws.submissions:
         raise ValueError("the workspace has no submission yet")
-    embeddings = embed_all(ws, progress)
+    return score_embedded(ws, embed_all(ws, progress), progress, compare_in)
+
+
+def score_embedded(ws: Workspace, embeddings: dict[str, EmbeddingSet], progress: Progress | None = None,
+                   compare_in: Sequence[str] | None = None) -> dict:
+    """The workspace's evaluation of the sets in ``embeddings`` (the real set among them, in the
+    workspace's backbone): compared in the other feature spaces, with the workspace's seed and
+    reference sets, stored under its key. Every evaluation of a workspace, final or provisional,
+    is this one."""
+    embeddings = dict(embeddings)
     others = {}
     for space in comparison_spaces(ws.backbone) if compare_in is None else compare_in:
-        space_sets = embed_all(ws, progress, backbone=space)
+        space_sets = {name: embed_set(ws, name, progress, backbone=space) for name in embeddings}
         others[space] = space_sets.pop(REAL), space_sets
     if progress:
         progress(0, None, "scoring")
     real = embeddings.pop(REAL)
-    return evaluate_cached(real, embeddings, EmbeddingCache(ws.cache_dir).results_dir, seed=ws.seed,
-                           other_spaces=others)
+    return evaluate_cached(real, dict(sorted(embeddings.items())), EmbeddingCache(ws.cache_dir).results_dir,
+                           seed=ws.seed, other_spaces=others, reference=ws.reference_sets)

@@ -41,7 +41,8 @@ def _compute(features: np.ndarray, method: str, seed: int) -> np.ndarray:
     import umap
 
     n_neighbors = int(min(15, features.shape[0] - 1))
-    return umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed).fit_transform(reduced)
+    # n_jobs=1 says what a seeded UMAP does anyway (it is single-threaded then), without its warning.
+    return umap.UMAP(n_components=2, n_neighbors=n_neighbors, random_state=seed, n_jobs=1).fit_transform(reduced)
 
 
 def projection_key(features: np.ndarray, method: str, seed: int) -> str:

@@ -164,7 +164,7 @@ def _reading(ws: Workspace, result: dict) -> dict:
     from .workspace import service
 
     study = service.reader_study(ws)
-    selection = service.reading_selection(result)
+    selection = service.reading_pool(ws, result)  # the teams' cases, and the real ones of a Turing test
     closed = study.is_closed()
     reading: dict = {"closed": closed, "criteria": [{"key": c.key, "label": c.label, "question": c.question}
                                                     for c in CRITERIA]}
@@ -198,6 +198,17 @@ def _reading(ws: Workspace, result: dict) -> dict:
         "agreement": {"icc": agreement.icc, "kendall_w": agreement.kendall_w, "n_readers": agreement.n_readers,
                       "n_cases": agreement.n_cases, "reason": agreement.reason},
     })
+    summary = service.reading_summary(ws, result)
+    intervals = summary["agreement"]
+    reading["agreement"].update({name: None if i is None else {"estimate": i.estimate, "low": i.low, "high": i.high}
+                                 for name, i in (("icc_ci95", intervals.icc), ("kendall_w_ci95", intervals.kendall_w),
+                                                 ("krippendorff_alpha", intervals.krippendorff_alpha))})
+    reading["qualitative_ci95"] = {team: [i.low, i.high] for team, i in summary["qualitative"].items()}
+    if summary["turing"]:
+        reading["turing"] = summary["turing"]
+    if summary["ceiling"] is not None:
+        reading["ceiling"] = {"qualitative": summary["ceiling"].qualitative, "n_readers": summary["ceiling"].n_readers,
+                              "n_cases": summary["ceiling"].n_cases}
     return reading
 
 
@@ -232,12 +243,12 @@ def _map(ws: Workspace, result: dict, assets: dict[str, bytes]) -> dict:
     from .archives import ArchiveError
     from .cache import EmbeddingCache
     from .evaluation import embed_set
-    from .workspace import service
+    from .workspace import explore
 
     teams = list(result["submissions"])
     try:
         embeddings = {name: embed_set(ws, name) for name in [REAL, *teams]}
-        points = service.map_points(result, embeddings, teams)
+        points = explore.map_points(result, embeddings, teams)
         coords = points.projection(MAP_METHOD, int(result["seed"]), EmbeddingCache(ws.cache_dir).projections_dir)
     except (ValueError, OSError, ArchiveError) as exc:  # e.g. a backbone's weights gone since scoring
         return {"method": MAP_METHOD, "sha256": None, "error": str(exc)}
@@ -258,7 +269,8 @@ def build(ws: Workspace, result: dict, *, status: str = DRAFT, figures: bool = T
     """The snapshot of the workspace's current state for ``result`` (its evaluation), in memory.
 
     ``status`` is ``"draft"`` (nothing is written; while reading is open the reading stays
-    blinded) or ``"published"`` (what :func:`publish` stores). ``figures=False`` leaves the
+    blinded and the selected cases are withheld, so the draft names none of the cases being
+    read) or ``"published"`` (what :func:`publish` stores). ``figures=False`` leaves the
     thumbnails and the map out (faster; the report then says they are missing).
     """
     from .workspace import service
@@ -267,7 +279,8 @@ def build(ws: Workspace, result: dict, *, status: str = DRAFT, figures: bool = T
         raise ValueError(f"status must be {DRAFT!r} or {PUBLISHED!r}, got {status!r}")
     assets: dict[str, bytes] = {}
     inputs = _inputs(ws, result)
-    board = _plain(service.leaderboard(ws, result))
+    # While reading is open a draft is an export like any other: it never names the cases being read.
+    board = _plain(service.exportable(ws, service.leaderboard(ws, result)))
     record = {
         "format": FORMAT,
         "status": status,

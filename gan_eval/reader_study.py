@@ -14,11 +14,16 @@ signed in at once and by the CLI:
 - ``ratings``: one row per (reader, item, criterion); a case's five ratings are written in one
   transaction and re-rating replaces them. Readers are who they say, up to case and invisible
   characters (:mod:`gan_eval.reader_names`).
-- ``study_state``: the secret and whether reading is open or closed (closed = results may be
-  un-blinded, and ratings are frozen).
+- ``verdicts``: one row per (reader, item) when the visual Turing test is on (real cases mixed
+  into the pool as the team ``REAL``; :mod:`gan_eval.turing`): real or generated, and how sure.
+  Saved with the case's ratings, in the same transaction.
+- ``study_state``: the secret, whether reading is open or closed (closed = results may be
+  un-blinded, and ratings are frozen), and the Turing test setting.
 
-The criteria and the aggregation (pure functions of :class:`Rating` rows) are
-:mod:`gan_eval.reader_scores`; :class:`ReaderStudy` exposes each of them over its stored rows.
+A study created by an older version gains the new tables and settings when first opened, its
+ratings untouched. The criteria and the aggregation (pure functions of :class:`Rating` and
+:class:`~gan_eval.turing.VerdictRow` rows) are :mod:`gan_eval.reader_scores` and
+:mod:`gan_eval.turing`; :class:`ReaderStudy` exposes each of them over its stored rows.
 """
 
 from __future__ import annotations
@@ -26,59 +31,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import numbers
-import os
 import sqlite3
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from secrets import token_hex
-from typing import IO, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, NamedTuple, Sequence
 
-from .csv_safe import write_rows
-from .reader_scores import (CRITERION_KEYS, RATING_MAX, RATING_MIN, Agreement, CaseKey, Rating, agreement, case_scores,
-                            criterion_means, qualitative_scores, reader_team_scores)
+from . import turing
+# Re-exported: the app imports the jury password from here, and the export columns.
+from .jury_password import JURY_PASSWORD_ENV, JURY_PASSWORD_HELP, JURY_PASSWORD_SECRET, check_password, jury_password  # noqa: F401
 from .reader_names import normalise_reader, reader_key
-
-
-# --- jury password ------------------------------------------------------------------------------
-
-JURY_PASSWORD_SECRET = "jury_password"
-JURY_PASSWORD_ENV = "GAN_EVAL_JURY_PASSWORD"
-JURY_PASSWORD_HELP = (
-    "No jury password is configured, so the reader study stays closed. Set one in "
-    f'.streamlit/secrets.toml as {JURY_PASSWORD_SECRET} = "..." or in the environment variable '
-    f"{JURY_PASSWORD_ENV}; both are read when the server starts."
-)
-
-
-def jury_password(secrets: Mapping | None, environ: Mapping[str, str] | None = None) -> str | None:
-    """The configured jury password: ``secrets["jury_password"]``, else $GAN_EVAL_JURY_PASSWORD.
-
-    ``secrets`` may be Streamlit's ``st.secrets``, which raises a FileNotFoundError subclass
-    when no secrets file exists; that counts as not set. An empty password counts as not set,
-    since it would let anyone in. ``environ`` defaults to ``os.environ``.
-    """
-    environ = os.environ if environ is None else environ
-    from_secrets = None
-    if secrets is not None:
-        try:
-            from_secrets = secrets.get(JURY_PASSWORD_SECRET)
-        except FileNotFoundError:
-            from_secrets = None
-    for candidate in (from_secrets, environ.get(JURY_PASSWORD_ENV)):
-        if candidate:
-            return str(candidate)
-    return None
-
-
-def check_password(given: str | None, configured: str | None) -> bool:
-    """Constant-time comparison; always False when no password is configured."""
-    if not configured or given is None:
-        return False
-    return hmac.compare_digest(given.encode("utf-8"), configured.encode("utf-8"))
+from .reader_results import EXPORT_COLUMNS, VERDICT_EXPORT_COLUMNS, Selection, StudyResults, check_selection  # noqa: F401
+from .reader_scores import CRITERION_KEYS, RATING_MAX, RATING_MIN, check_ratings
+from .turing import Verdict
 
 
 # --- the store ----------------------------------------------------------------------------------
@@ -105,7 +72,12 @@ class Item:
     n_readers: int = 0
 
 
-Selection = Mapping[str, Sequence[str]]  # {team: selected case ids, in selection order}
+class TuringSetting(NamedTuple):
+    """Whether the visual Turing test is on, and how many real cases it mixes into the pool."""
+
+    enabled: bool
+    n_real: int
+
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS study_state (
@@ -128,15 +100,23 @@ CREATE TABLE IF NOT EXISTS ratings (
     rated_at  TEXT NOT NULL,
     PRIMARY KEY (reader, item_id, criterion)
 );
+CREATE TABLE IF NOT EXISTS verdicts (
+    reader     TEXT NOT NULL,
+    item_id    TEXT NOT NULL REFERENCES items (item_id),
+    says       TEXT NOT NULL CHECK (says IN ({", ".join(f"'{a}'" for a in turing.ANSWERS)})),
+    confidence INTEGER NOT NULL CHECK (confidence BETWEEN {turing.CONFIDENCE_MIN} AND {turing.CONFIDENCE_MAX}),
+    rated_at   TEXT NOT NULL,
+    PRIMARY KEY (reader, item_id)
+);
 """
 _OPEN, _CLOSED = "open", "closed"
 _ITEM_ID_HEX = 16  # 64 bits of HMAC: no collisions among a few hundred cases
-EXPORT_COLUMNS = ("reader", "team", "case_id", "item_id", "criterion", "value", "rated_at", "stale")
+_STATE_DEFAULTS = {"state": _OPEN, "turing": "off", "turing_real_cases": str(turing.DEFAULT_REAL_CASES)}
 # A reader's complete cases: (reader, item_id) with all five criteria rated.
 _COMPLETE = f"SELECT reader, item_id FROM ratings GROUP BY reader, item_id HAVING COUNT(*) = {len(CRITERION_KEYS)}"
 
 
-class ReaderStudy:
+class ReaderStudy(StudyResults):
     """The reader-study database at ``db_path`` (created on first use).
 
     Each call opens its own short-lived connection, so one object can be shared by Streamlit's
@@ -162,15 +142,15 @@ class ReaderStudy:
             if "stale" not in self._columns(conn, "items"):  # a study created before stale items
                 conn.execute("ALTER TABLE items ADD COLUMN stale INTEGER NOT NULL DEFAULT 0 CHECK (stale IN (0, 1))")
             conn.execute("INSERT OR IGNORE INTO study_state VALUES ('secret', ?)", (token_hex(32),))
-            conn.execute("INSERT OR IGNORE INTO study_state VALUES ('state', ?)", (_OPEN,))
+            conn.executemany("INSERT OR IGNORE INTO study_state VALUES (?, ?)", _STATE_DEFAULTS.items())
 
     @classmethod
     def _is_set_up(cls, conn: sqlite3.Connection) -> bool:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"study_state", "items", "ratings"} <= tables or "stale" not in cls._columns(conn, "items"):
+        if not {"study_state", "items", "ratings", "verdicts"} <= tables or "stale" not in cls._columns(conn, "items"):
             return False
         keys = {row[0] for row in conn.execute("SELECT key FROM study_state")}
-        return {"secret", "state"} <= keys
+        return {"secret", *_STATE_DEFAULTS} <= keys
 
     @staticmethod
     def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -220,7 +200,7 @@ class ReaderStudy:
         never queue behind readers saving), and so works after reading was closed; changing it
         once closed raises ReadingClosedError, since results must not move under the jury.
         """
-        wanted = _check_selection(selected)
+        wanted = check_selection(selected)
         with self._reading() as conn:
             secret = self._secret(conn)
             registered = {team: [self._item_id(secret, team, case_id) for case_id in case_ids]
@@ -363,10 +343,25 @@ class ReaderStudy:
                                 (self._stored_reader(conn, normalise_reader(reader)), item_id)).fetchall()
         return {key: value for key, value in sorted(rows, key=lambda row: CRITERION_KEYS.index(row[0]))}
 
-    def save_ratings(self, reader: str, item_id: str, ratings: Mapping[str, int]) -> None:
-        """Store a reader's five ratings of one case in one transaction, replacing earlier ones."""
+    def verdict_for(self, reader: str, item_id: str) -> Verdict | None:
+        """This reader's Turing-test verdict on one item (None if not given), to resume or go back."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT says, confidence FROM verdicts WHERE reader = ? AND item_id = ?",
+                               (self._stored_reader(conn, normalise_reader(reader)), item_id)).fetchone()
+        return None if row is None else Verdict(*row)
+
+    def save_ratings(self, reader: str, item_id: str, ratings: Mapping[str, int],
+                     verdict: Verdict | tuple[str, int] | None = None) -> None:
+        """Store a reader's five ratings of one case, and their verdict (real or generated, and how
+        sure: :mod:`gan_eval.turing`), in one transaction, replacing earlier ones.
+
+        While the Turing test is on the verdict is required, so that every read made under it has
+        one; a verdict given while it is off is kept (the reader answered it), and ratings saved
+        without one keep the earlier verdict.
+        """
         name = normalise_reader(reader)
-        values = _check_ratings(name, item_id, ratings)
+        values = check_ratings(name, item_id, ratings)
+        answer = None if verdict is None else turing.check_verdict(name, item_id, verdict)
         rated_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         with self._writing() as conn:
             self._refuse_if_closed(conn, "save ratings")
@@ -376,6 +371,9 @@ class ReaderStudy:
             if row[0]:
                 raise ValueError(f"Case {item_id} is no longer in the reader study: its team's submission changed "
                                  "or was removed. Ratings already given are kept; rate the cases offered now.")
+            if answer is None and self._turing(conn).enabled:
+                raise ValueError(f"Ratings of case {item_id} by reader {name!r} were not saved: the Turing test is on, "
+                                 "so say whether the case is real or generated, and how sure you are.")
             # Under the write lock, so two first sign-ins as "Bob" and "bob" still make one reader.
             name = self._stored_reader(conn, name)
             conn.executemany(
@@ -383,6 +381,10 @@ class ReaderStudy:
                 "DO UPDATE SET value = excluded.value, rated_at = excluded.rated_at",
                 [(name, item_id, key, value, rated_at) for key, value in values.items()],
             )
+            if answer is not None:
+                conn.execute("INSERT INTO verdicts VALUES (?, ?, ?, ?, ?) ON CONFLICT (reader, item_id) DO UPDATE SET "
+                             "says = excluded.says, confidence = excluded.confidence, rated_at = excluded.rated_at",
+                             (name, item_id, answer.says, answer.confidence, rated_at))
 
     # -- open / closed ---------------------------------------------------------------------------
     def close_reading(self) -> None:
@@ -400,6 +402,32 @@ class ReaderStudy:
         with self._writing() as conn:
             conn.execute("UPDATE study_state SET value = ? WHERE key = 'state'", (state,))
 
+    def set_turing(self, enabled: bool, n_real: int | None = None) -> None:
+        """Turn the visual Turing test on or off; ``n_real`` real cases are mixed into the pool
+        (None keeps the number set before, at first ``turing.DEFAULT_REAL_CASES``).
+
+        The setting is the reading's design, so it is refused once reading is closed. It does not
+        register the real cases: the app does, giving ``register_items`` the selection with them
+        (``turing.reading_pool``). Turn it on before reading starts: cases read before have no
+        verdict and are not offered again.
+        """
+        if n_real is not None and (isinstance(n_real, bool) or not isinstance(n_real, int) or n_real < 1):
+            raise ValueError(f"The Turing test needs a whole number of real cases, at least 1, got {n_real!r}.")
+        with self._writing() as conn:
+            self._refuse_if_closed(conn, f"turn the Turing test {'on' if enabled else 'off'}")
+            conn.execute("UPDATE study_state SET value = ? WHERE key = 'turing'", ("on" if enabled else "off",))
+            if n_real is not None:
+                conn.execute("UPDATE study_state SET value = ? WHERE key = 'turing_real_cases'", (str(n_real),))
+
+    def turing_setting(self) -> TuringSetting:
+        with self._connection() as conn:
+            return self._turing(conn)
+
+    @staticmethod
+    def _turing(conn: sqlite3.Connection) -> TuringSetting:
+        state = dict(conn.execute("SELECT key, value FROM study_state WHERE key IN ('turing', 'turing_real_cases')"))
+        return TuringSetting(state["turing"] == "on", int(state["turing_real_cases"]))
+
     @staticmethod
     def _state(conn: sqlite3.Connection) -> str:
         return conn.execute("SELECT value FROM study_state WHERE key = 'state'").fetchone()[0]
@@ -407,102 +435,3 @@ class ReaderStudy:
     def _refuse_if_closed(self, conn: sqlite3.Connection, action: str) -> None:
         if self._state(conn) == _CLOSED:
             raise ReadingClosedError(f"Reading is closed: cannot {action}. Reopen the reading first.")
-
-    # -- results ---------------------------------------------------------------------------------
-    # Results count current cases only, as last registered; ``selected`` (a selection as given to
-    # register_items) decides what is current instead: once reading is closed the app no longer
-    # registers, and a team removed or re-uploaded since must not be scored on its old cases.
-    # ``include_stale`` counts every rating kept.
-
-    def ratings(self, *, include_stale: bool = False, selected: Selection | None = None) -> list[Rating]:
-        """The stored ratings of current cases, un-blinded."""
-        return [Rating(*row[:5]) for row in self._rating_rows(include_stale, selected)]
-
-    def _rating_rows(self, include_stale: bool, selected: Selection | None) -> list[tuple]:
-        """(reader, team, case_id, criterion, value, item_id, rated_at, position, stale) rows."""
-        with self._connection() as conn:
-            rows = conn.execute(
-                "SELECT r.reader, i.team, i.case_id, r.criterion, r.value, r.item_id, r.rated_at, i.position, "
-                "i.stale FROM ratings r JOIN items i USING (item_id)").fetchall()
-        current = _is_current(selected)
-        return [row[:8] + (not current(row),) for row in rows if include_stale or current(row)]
-
-    def export_csv(self, path_or_buffer: str | Path | IO[str], *, selected: Selection | None = None) -> int:
-        """Write every rating kept, un-blinded, stale ones included, with columns EXPORT_COLUMNS
-        (``stale`` is 1 for a case no longer selected, else 0); returns the number of rows.
-
-        Names and case ids that a spreadsheet would read as formulas are neutralised
-        (:mod:`gan_eval.csv_safe`): readers and teams choose them, the organiser opens the file.
-        """
-        rows = self._rating_rows(include_stale=True, selected=selected)
-        rows.sort(key=lambda row: (row[0], row[1], row[8], row[7], row[2], CRITERION_KEYS.index(row[3])))
-        table = [(reader, team, case_id, item_id, criterion, value, rated_at, int(stale))
-                 for reader, team, case_id, criterion, value, item_id, rated_at, _, stale in rows]
-        if isinstance(path_or_buffer, (str, Path)):
-            with open(path_or_buffer, "w", newline="", encoding="utf-8") as f:
-                return write_rows(f, table, header=EXPORT_COLUMNS)
-        return write_rows(path_or_buffer, table, header=EXPORT_COLUMNS)
-
-    def case_scores(self, *, include_stale: bool = False, selected: Selection | None = None) -> dict[CaseKey, int]:
-        return case_scores(self.ratings(include_stale=include_stale, selected=selected))
-
-    def reader_team_scores(self, *, include_stale: bool = False,
-                           selected: Selection | None = None) -> dict[str, dict[str, float]]:
-        return reader_team_scores(self.ratings(include_stale=include_stale, selected=selected))
-
-    def qualitative_scores(self, *, include_stale: bool = False, selected: Selection | None = None) -> dict[str, float]:
-        """{team: qualitative score 0-20}, what scoring folds into the leaderboard: teams with a
-        current rated case only, so ``add_qualitative`` never meets a removed submission."""
-        return qualitative_scores(self.ratings(include_stale=include_stale, selected=selected))
-
-    def criterion_means(self, *, include_stale: bool = False,
-                        selected: Selection | None = None) -> dict[str, dict[str, float]]:
-        return criterion_means(self.ratings(include_stale=include_stale, selected=selected))
-
-    def agreement(self, *, include_stale: bool = False, selected: Selection | None = None) -> Agreement:
-        return agreement(self.ratings(include_stale=include_stale, selected=selected))
-
-
-def _check_selection(selected: Selection) -> dict[str, list[str]]:
-    wanted: dict[str, list[str]] = {}
-    for team, case_ids in selected.items():
-        if not isinstance(team, str) or not team.strip():
-            raise ValueError(f"Team names must be non-empty strings, got {team!r}.")
-        if isinstance(case_ids, str) or not all(isinstance(c, str) and c for c in case_ids):
-            raise ValueError(f"Team {team!r}: the selection must be a list of non-empty case id strings, "
-                             f"got {case_ids!r}.")
-        duplicates = sorted(c for c, n in Counter(case_ids).items() if n > 1)
-        if duplicates:
-            raise ValueError(f"Team {team!r} selects case(s) {', '.join(duplicates)} more than once.")
-        wanted[team] = list(case_ids)
-    return wanted
-
-
-def _is_current(selected: Selection | None):
-    """Whether a (reader, team, case_id, ..., stale) row is of a current case: in ``selected``, or
-    not stale when no selection is given."""
-    if selected is None:
-        return lambda row: not row[-1]
-    pairs = {(team, case_id) for team, case_ids in _check_selection(selected).items() for case_id in case_ids}
-    return lambda row: (row[1], row[2]) in pairs
-
-
-def _check_ratings(reader: str, item_id: str, ratings: Mapping[str, int]) -> dict[str, int]:
-    problems = []
-    missing = [key for key in CRITERION_KEYS if key not in ratings]
-    if missing:
-        problems.append(f"missing criteria {', '.join(missing)}")
-    unknown = sorted(str(key) for key in ratings if key not in CRITERION_KEYS)
-    if unknown:
-        problems.append(f"unknown criteria {', '.join(unknown)}")
-    for key in CRITERION_KEYS:
-        value = ratings.get(key)
-        if key in ratings and not (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-                                   and RATING_MIN <= value <= RATING_MAX):
-            problems.append(f"{key} must be an integer from {RATING_MIN} to {RATING_MAX}, got {value!r}")
-    if problems:
-        raise ValueError(
-            f"Ratings of case {item_id} by reader {reader!r} were not saved: {'; '.join(problems)}. "
-            f"Rate all {len(CRITERION_KEYS)} criteria, each an integer from {RATING_MIN} to {RATING_MAX}."
-        )
-    return {key: int(ratings[key]) for key in CRITERION_KEYS}

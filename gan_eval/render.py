@@ -23,6 +23,33 @@ def percentile_window(image: np.ndarray, low: float = 0.5, high: float = 99.5) -
     return float((lo + hi) / 2), float(hi - lo)
 
 
+# Window/level presets, as display percentiles of each image: MRI intensities have no fixed
+# scale (unlike CT's Hounsfield units), so a preset adapts to the image it is applied to.
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "Auto (0.5–99.5 %)": (0.5, 99.5),
+    "Full range": (0.0, 100.0),
+    "Soft tissue (5–99 %)": (5.0, 99.0),
+    "High contrast (20–95 %)": (20.0, 95.0),
+    "Bright lesion (50–99.9 %)": (50.0, 99.9),
+}
+MANUAL = "Manual (level / width)"
+
+
+def preset_window(image: np.ndarray, preset: str) -> tuple[float, float]:
+    """(level, width) of a named preset (``WINDOW_PRESETS``) for ``image``."""
+    try:
+        low, high = WINDOW_PRESETS[preset]
+    except KeyError:
+        raise ValueError(f"unknown window preset {preset!r}; choose one of {', '.join(WINDOW_PRESETS)}") from None
+    return percentile_window(image, low, high)
+
+
+def intensity_range(image: np.ndarray) -> tuple[float, float]:
+    """(min, max) of ``image``, never an empty range: the bounds of a manual level/width."""
+    lo, hi = float(np.min(image)), float(np.max(image))
+    return lo, hi if hi > lo else lo + 1.0
+
+
 def apply_window(image: np.ndarray, level: float, width: float) -> np.ndarray:
     """uint8 display of ``image`` with the given window centre and width."""
     width = max(float(width), 1e-6)

@@ -23,144 +23,17 @@ from __future__ import annotations
 
 import base64
 import json
-import math
-from html import escape
 from importlib import resources
 from string import Template
-from typing import Iterable
 
 from . import __version__
 from .metrics import registry
 from .metrics.registry import MISSING, Output
 from .publish import Snapshot
+from .report_format import (COPIES_SHOWN, READING_COLUMNS, STRUCTURED_KEYS, fixed, key_values, present, html_table, e, fmt,
+                            leaderboard_columns, ordered_teams, output_for)
 from .reader_scores import CRITERIA, Rating, case_scores
 from .report_svg import ACCURACY_BANDS, SCORE_BANDS, embedding_map_svg, gauge_svg
-
-# Keys shown by the team gallery and the copies list, not as plain numbers.
-_STRUCTURED = {"selected_cases", "suspected_copies", "metric_errors", "rank_probabilities"}
-_READING_COLUMNS = {"rank", "qualitative_score", "final_score", "qualitative_normalised"}
-_COPIES_SHOWN = 10
-
-
-def e(value: object) -> str:
-    """HTML-escaped text (quotes too: safe in attributes)."""
-    return escape(str(value), quote=True)
-
-
-# ------------------------------------------------------------------------------------- numbers
-
-def output_for(key: str) -> Output:
-    """The registry's description of ``key``; an unknown key gets a plain 3-decimal one."""
-    try:
-        return registry.output(key)
-    except KeyError:
-        return Output(key, key.replace("_", " "), 3)
-
-
-def fmt(key: str, value: object) -> str:
-    """``value`` of output ``key`` as text, with the registry's format (plain text, not escaped)."""
-    output = output_for(key)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {fmt(key, v)}" for k, v in value.items()) or MISSING
-    if isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple, str)) for v in value):
-        return f"{len(value)} entries"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and not math.isfinite(value):
-        return MISSING
-    try:
-        return output.format(value)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _fixed(value: float | None, decimals: int) -> str:
-    """Reader-study numbers that are not registry outputs (criterion means, ICC, W)."""
-    return MISSING if value is None else f"{value:.{decimals}f}"
-
-
-def _present(submissions: dict, key: str) -> bool:
-    return any(s.get(key) is not None for s in submissions.values())
-
-
-def _is_scalar_or_interval(key: str, submissions: dict) -> bool:
-    for s in submissions.values():
-        v = s.get(key)
-        if v is None:
-            continue
-        if isinstance(v, bool) or isinstance(v, (int, float)):
-            continue
-        if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) or x is None for x in v):
-            continue
-        return False
-    return True
-
-
-def leaderboard_columns(result: dict) -> tuple[list[Output], list[Output]]:
-    """(challenge columns, other columns) that the snapshot has values for, in the registry's order.
-
-    The challenge's table: its own columns (rank, n, FID and interval, FID score, diversity,
-    quantitative, qualitative, final), every interval of them and every rank statistic
-    (``rank_*``); the second table: every other table output.
-    """
-    subs = result["submissions"]
-    challenge_keys = set(registry.CHALLENGE_COLUMNS) | {o.key for o in registry.LEADERBOARD_OUTPUTS}
-    main, other = [], []
-    for o in registry.outputs():
-        if o.key in _STRUCTURED or not _present(subs, o.key) or not _is_scalar_or_interval(o.key, subs):
-            continue
-        challenge = o.key in challenge_keys or o.key.startswith("rank")
-        if challenge and (o.table or o.key.endswith("_ci95") or o.key.startswith("rank")):
-            main.append(o)
-        elif o.table:
-            other.append(o)
-    # Rank statistics the registry does not describe (yet): shown beside the ranks all the same.
-    known = {o.key for o in registry.outputs()}
-    extra = sorted({k for s in subs.values() for k in s if k not in known and k.startswith("rank_")} - _STRUCTURED)
-    main += [output_for(k) for k in extra if _is_scalar_or_interval(k, subs)]
-    return _intervals_beside(main), _intervals_beside(other)
-
-
-def _intervals_beside(columns: list[Output]) -> list[Output]:
-    """Each ``X_ci95`` column right after ``X`` when both are shown."""
-    keys = {o.key for o in columns}
-    beside = {o.key[: -len("_ci95")]: o for o in columns if o.key.endswith("_ci95") and o.key[: -len("_ci95")] in keys}
-    ordered = []
-    for o in columns:
-        if o in beside.values():
-            continue
-        ordered.append(o)
-        if o.key in beside:
-            ordered.append(beside[o.key])
-    return ordered
-
-
-def ordered_teams(result: dict) -> list[str]:
-    """Submissions best first, as every leaderboard orders them (scoring.leaderboard_rows)."""
-    from .scoring import leaderboard_rows
-
-    return [row["submission"] for row in leaderboard_rows(result)]
-
-
-# ----------------------------------------------------------------------------------- building
-
-def _table(headers: Iterable[tuple[str, str, str]], rows: Iterable[tuple[dict, Iterable[tuple[str, str, str]]]],
-           cls: str = "", table_id: str = "") -> str:
-    """headers: (key, label, css class); rows: (attributes, cells (key, text, css class)); all text escaped."""
-    head = "".join(f'<th data-key="{e(k)}" class="{c}" scope="col">{e(label)}</th>' for k, label, c in headers)
-    body = []
-    for attrs, cells in rows:
-        attr = "".join(f' {name}="{e(value)}"' for name, value in attrs.items())
-        body.append(f"<tr{attr}>" + "".join(f'<td data-key="{e(k)}" class="{c}">{e(text)}</td>'
-                                           for k, text, c in cells) + "</tr>")
-    ident = f' id="{e(table_id)}"' if table_id else ""
-    return f'<table{ident} class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-
-
-def _kv(pairs: Iterable[tuple[str, str]], mono: bool = False) -> str:
-    cls = ' class="mono"' if mono else ""
-    return '<table class="kv">' + "".join(f"<tr><th>{e(k)}</th><td{cls}>{e(v)}</td></tr>" for k, v in pairs) + "</table>"
-
 
 def _header(snapshot: Snapshot) -> str:
     r = snapshot.record
@@ -198,17 +71,17 @@ def _leaderboard(snapshot: Snapshot) -> str:
     headers = lambda cols: [("submission", "Submission", "text")] + [(o.key, o.label, "")
                                                                      for o in cols]
     parts = ['<section class="page" id="leaderboard"><h2>Leaderboard</h2>']
-    has_final = _present(subs, "final_score")
+    has_final = present(subs, "final_score")
     parts.append("<p>" + ("Ranked by the final score = (quantitative + qualitative / 20) / 2." if has_final else
                           "Ranked by the quantitative score = (diversity + FID score) / 2; the reader study's "
                           "results are not included.") +
                  " Intervals are 95% bootstrap intervals; FID is biased at these sample sizes, so compare "
                  "teams by their intervals, not their digits.</p>")
-    parts.append(_table(headers(main), rows(main), "wide", "leaderboard-table"))
+    parts.append(html_table(headers(main), rows(main), "wide", "leaderboard-table"))
     parts.append(_rank_probabilities(result, teams))
     if other:
         parts.append("<h3>Beyond the challenge</h3>")
-        parts.append(_table(headers(other), rows(other), "wide", "leaderboard-more"))
+        parts.append(html_table(headers(other), rows(other), "wide", "leaderboard-more"))
     failed = result.get("failed") or {}
     if failed:
         parts.append("<h3>Not scored</h3><ul>" + "".join(f"<li><b>{e(n)}</b>: {e(why)}</li>"
@@ -241,7 +114,7 @@ def _rank_probabilities(result: dict, teams: list[str]) -> str:
              [(f"rank_{k}", out.format({str(a): b for a, b in p.items()}.get(k)), "") for k in ranks])
             for t, p in as_dict.items()]
     return ("<h3>Rank confidence</h3><p>How often each team takes each rank when the cases are resampled.</p>"
-            + _table(headers, rows, "wide", "rank-probabilities"))
+            + html_table(headers, rows, "wide", "rank-probabilities"))
 
 
 def _gauges(scores: dict) -> str:
@@ -254,7 +127,7 @@ def _gauges(scores: dict) -> str:
     svgs = []
     for key, title, ideal, bands in specs:
         value = scores.get(key)
-        if value is None and key in _READING_COLUMNS:
+        if value is None and key in READING_COLUMNS:
             continue
         text = fmt("qualitative_score", scores.get("qualitative_score")) + " / 20" \
             if key == "qualitative_normalised" else fmt(key, value)
@@ -280,7 +153,7 @@ def _all_numbers(scores: dict) -> str:
     keys = [k for k in known if k in scores] + sorted(k for k in scores if k not in known)
     rows = []
     for key in keys:
-        if key in _STRUCTURED:
+        if key in STRUCTURED_KEYS:
             continue
         o = output_for(key)
         rows.append((key, o.label, fmt(key, scores[key])))
@@ -295,7 +168,7 @@ def _copies(scores: dict) -> str:
     copies = scores.get("suspected_copies") or []
     if not copies:
         return "<p>No suspected copy of a real case.</p>"
-    shown = copies[:_COPIES_SHOWN]
+    shown = copies[:COPIES_SHOWN]
     rows = [({}, [("generated", c.get("generated"), "text"), ("real", c.get("real"), "text"),
                   ("distance", fmt("distance", c.get("distance")), ""), ("ratio", fmt("ratio", c.get("ratio")), "")])
             for c in shown]
@@ -303,7 +176,7 @@ def _copies(scores: dict) -> str:
         if len(copies) > len(shown) else ""
     return (f"<p>{len(copies)} suspected cop{'y' if len(copies) == 1 else 'ies'} of real cases (closer to a real case "
             "than the memorisation threshold):</p>"
-            + _table([("generated", "Generated case", "text"), ("real", "Nearest real case", "text"),
+            + html_table([("generated", "Generated case", "text"), ("real", "Nearest real case", "text"),
                       ("distance", "Distance", ""), ("ratio", "Ratio to typical", "")], rows) + more)
 
 
@@ -334,7 +207,7 @@ def _gallery(snapshot: Snapshot, team: str, scores: dict) -> str:
         elif per_case.get(case_id):
             by_reader = per_case[case_id]
             mean = sum(by_reader.values()) / len(by_reader)
-            scored = (f"Reader score {_fixed(mean, 1)} / 20 (mean of {len(by_reader)}): "
+            scored = (f"Reader score {fixed(mean, 1)} / 20 (mean of {len(by_reader)}): "
                       + ", ".join(f"{reader} {s}" for reader, s in sorted(by_reader.items())))
         else:
             scored = "Not rated."
@@ -357,8 +230,11 @@ def _teams(snapshot: Snapshot) -> str:
                      f'</span></p>')
         parts.append(_gauges(s))
         parts.append("<h4>Diagnosis</h4>" + _diagnosis(s))
-        parts.append(f"<h4>The {len(s.get('selected_cases') or [])} cases the readers rated (nearest each K-means centre)"
-                     "</h4>" + _gallery(snapshot, team, s))
+        if "selected_cases" in s:
+            parts.append(f"<h4>The {len(s['selected_cases'])} cases the readers rated (nearest each K-means centre)"
+                         "</h4>" + _gallery(snapshot, team, s))
+        else:
+            parts.append("<h4>The cases the readers rate</h4><p>Withheld until the reading is closed.</p>")
         parts.append("<h4>Memorisation</h4>" + _copies(s))
         parts.append("<h4>Every number</h4>" + _all_numbers(s))
         parts.append("</article>")
@@ -398,7 +274,7 @@ def _reading(snapshot: Snapshot) -> str:
         progress = reading.get("progress") or {}
         parts.append("<p><b>Reading is open: team results stay blinded until it is closed.</b></p>")
         if progress:
-            parts.append(_table([("reader", "Reader", "text"), ("rated", "Cases rated", "")],
+            parts.append(html_table([("reader", "Reader", "text"), ("rated", "Cases rated", "")],
                                 [({}, [("reader", r, "text"), ("rated", f"{p[0]} / {p[1]}", "")])
                                  for r, p in sorted(progress.items())]))
         parts.append("</section>")
@@ -409,30 +285,30 @@ def _reading(snapshot: Snapshot) -> str:
     headers = ([("submission", "Submission", "text"), ("qualitative_score", output_for("qualitative_score").label, "")]
                + [(c["key"], c["label"] + " /4", "") for c in criteria])
     rows = [({"data-team": t}, [("submission", t, "text"), ("qualitative_score", fmt("qualitative_score", qual[t]), "")]
-             + [(c["key"], _fixed((means.get(t) or {}).get(c["key"]), 2), "") for c in criteria]) for t in teams]
+             + [(c["key"], fixed((means.get(t) or {}).get(c["key"]), 2), "") for c in criteria]) for t in teams]
     parts.append("<h3>Qualitative scores</h3><p>A reader's team score is the mean of their case scores for the "
                  "team; the qualitative score is the mean over readers. The criterion means add up to it.</p>")
-    parts.append(_table(headers, rows, "wide", "qualitative-table"))
+    parts.append(html_table(headers, rows, "wide", "qualitative-table"))
 
     per_reader = reading.get("reader_team_scores") or {}
     readers = sorted(per_reader)
     if readers:
         parts.append("<h3>Each reader's team scores (0–20)</h3>")
-        parts.append(_table([("submission", "Submission", "text")] + [(f"reader:{r}", r, "") for r in readers],
+        parts.append(html_table([("submission", "Submission", "text")] + [(f"reader:{r}", r, "") for r in readers],
                             [({"data-team": t}, [("submission", t, "text")] +
-                              [(f"reader:{r}", _fixed(per_reader[r].get(t), 2), "") for r in readers]) for t in teams],
+                              [(f"reader:{r}", fixed(per_reader[r].get(t), 2), "") for r in readers]) for t in teams],
                             "wide", "reader-team-scores"))
     agreement = reading.get("agreement") or {}
     parts.append("<h3>Agreement between readers</h3>")
-    parts.append(_kv([("ICC(2,1), case scores", _fixed(agreement.get("icc"), 3)),
-                      ("Kendall's W, case scores", _fixed(agreement.get("kendall_w"), 3)),
+    parts.append(key_values([("ICC(2,1), case scores", fixed(agreement.get("icc"), 3)),
+                      ("Kendall's W, case scores", fixed(agreement.get("kendall_w"), 3)),
                       ("Readers", str(agreement.get("n_readers", MISSING))),
                       ("Cases rated by every reader", str(agreement.get("n_cases", MISSING)))]
                      + ([("Note", agreement["reason"])] if agreement.get("reason") else [])))
     info = reading.get("readers") or []
     if info:
         parts.append("<h3>Readers</h3>")
-        parts.append(_table([("reader", "Reader", "text"), ("cases", "Cases rated (counted)", ""),
+        parts.append(html_table([("reader", "Reader", "text"), ("cases", "Cases rated (counted)", ""),
                              ("first", "First rating", "text"), ("last", "Last rating", "text")],
                             [({}, [("reader", i["reader"], "text"), ("cases", str(i["cases_rated"]), ""),
                                    ("first", i["first_rating"], "text"), ("last", i["last_rating"], "text")])
@@ -455,7 +331,7 @@ def _turing(reading: dict, teams: list[str]) -> str:
     keys = sorted({k for v in turing.values() if isinstance(v, dict) for k in v})
     rows = [({"data-team": t}, [("submission", t, "text")] + [(k, fmt(k, (turing.get(t) or {}).get(k)), "") for k in keys])
             for t in [*teams, *sorted(set(turing) - set(teams))] if t in turing]
-    return ("<h3>Turing test</h3>" + _table([("submission", "Submission", "text")] +
+    return ("<h3>Turing test</h3>" + html_table([("submission", "Submission", "text")] +
                                             [(k, output_for(k).label, "") for k in keys], rows, "wide", "turing"))
 
 
@@ -484,7 +360,7 @@ def _methods(snapshot: Snapshot) -> str:
                  "ties share a rank. The cases the readers rate are, for each team, the case nearest each "
                  "K-means centre (K = " + e(settings.get("selection_k", "?")) + ", seeded).</p>")
     parts.append("<h3>Set-up</h3>")
-    parts.append(_kv([
+    parts.append(key_values([
         ("Backbone", r["backbone"]["id"]),
         ("Weights fingerprint", r["backbone"]["weights_fingerprint"]),
         ("Preprocessing", r["code"]["preprocessing"]),
@@ -510,11 +386,11 @@ def _methods(snapshot: Snapshot) -> str:
                                    ("selected", str(len(result["submissions"][t].get("selected_cases") or [])), ""),
                                    ("readers", read(t)[0], ""), ("case_scores", read(t)[1], "")])
                for t in ordered_teams(result)]
-    parts.append(_table([("set", "Set", "text"), ("n", "Cases scored", ""), ("selected", "Cases read", ""),
+    parts.append(html_table([("set", "Set", "text"), ("n", "Cases scored", ""), ("selected", "Cases read", ""),
                          ("readers", "Readers", ""), ("case_scores", "Case scores counted", "")],
                         n_rows, "", "sample-sizes"))
     if settings:
-        parts.append("<h3>Settings</h3>" + _kv([(k, json.dumps(v)) for k, v in sorted(settings.items())]))
+        parts.append("<h3>Settings</h3>" + key_values([(k, json.dumps(v)) for k, v in sorted(settings.items())]))
     parts.append("</section>")
     return "".join(parts)
 
@@ -522,7 +398,7 @@ def _methods(snapshot: Snapshot) -> str:
 def _hashes(snapshot: Snapshot) -> str:
     r = snapshot.record
     parts = ['<section class="page" id="hashes"><h2>Hashes</h2>']
-    parts.append(_kv([("Status", "DRAFT (not published)" if snapshot.is_draft else "published"),
+    parts.append(key_values([("Status", "DRAFT (not published)" if snapshot.is_draft else "published"),
                       ("Time", r["published_at"]),
                       ("Snapshot digest (sha256)", snapshot.digest),
                       ("Snapshot format", r["format"])], mono=True))
@@ -533,7 +409,7 @@ def _hashes(snapshot: Snapshot) -> str:
     inputs = r["inputs"]
     entries = [("real", inputs["real"])] + sorted(inputs["submissions"].items())
     parts.append("<h3>Input archives</h3>")
-    parts.append(_table([("set", "Set", "text"), ("filename", "File", "text"), ("sha256", "sha256", "text mono"),
+    parts.append(html_table([("set", "Set", "text"), ("filename", "File", "text"), ("sha256", "sha256", "text mono"),
                          ("accepted", "Accepted", ""), ("rejected", "Rejected", "")],
                         [({"data-set": name}, [("set", name, "text"), ("filename", en["filename"], "text"),
                                                ("sha256", en["sha256"], "text mono"),
@@ -543,7 +419,7 @@ def _hashes(snapshot: Snapshot) -> str:
     figures = r.get("figures") or {}
     n_thumbs = sum(len(v) for v in (figures.get("thumbnails") or {}).values())
     map_sha = (figures.get("map") or {}).get("sha256")
-    parts.append(_kv([("Thumbnails", f"{n_thumbs} PNG files, named by their sha256 in the snapshot"),
+    parts.append(key_values([("Thumbnails", f"{n_thumbs} PNG files, named by their sha256 in the snapshot"),
                       ("Map coordinates (sha256)", map_sha or MISSING)], mono=True))
     parts.append("</section>")
     return "".join(parts)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-from .figures import REAL_COLOUR, team_colour
+from .figures import REAL_COLOUR
+from .palette import assign_colours
 
 ACCURACY_BANDS = [(0.0, 0.2, "#fecaca"), (0.2, 0.4, "#fef3c7"), (0.4, 0.6, "#d1fae5"), (0.6, 0.8, "#fef3c7"),
                   (0.8, 1.0, "#fecaca")]
@@ -82,8 +83,9 @@ def embedding_map_svg(sets: list[dict], selected: dict[str, set[str]], *, width:
              'aria-label="2D map of the embeddings">',
              f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f8fafc"/>']
     diamonds = []
+    colours = {"real": REAL_COLOUR, **assign_colours({}, [n for n in names if n != "real"])}
     for s in order:
-        colour = team_colour(names, s["name"])
+        colour = colours[s["name"]]
         chosen = selected.get(s["name"], set())
         opacity = 0.9 if s["name"] == "real" else 0.5
         dots = []
@@ -100,5 +102,5 @@ def embedding_map_svg(sets: list[dict], selected: dict[str, set[str]], *, width:
                      + "".join(dots) + "</g>")
     parts += diamonds
     parts.append("</svg>")
-    legend = [("real", REAL_COLOUR)] * ("real" in names) + [(n, team_colour(names, n)) for n in names if n != "real"]
+    legend = [("real", REAL_COLOUR)] * ("real" in names) + [(n, colours[n]) for n in names if n != "real"]
     return "".join(parts), legend

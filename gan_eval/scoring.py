@@ -42,7 +42,7 @@ import copy
 import dataclasses
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
@@ -95,7 +95,7 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
              fid_max: float | None = None, n_boot: int = N_BOOT, selection_k: int = 10,
              memorisation_alpha: float = ALPHA, progress: Progress | None = None,
              settings: Mapping[str, object] | None = None, strict: bool = True,
-             other_spaces: Spaces | None = None) -> dict:
+             other_spaces: Spaces | None = None, reference: Collection[str] = ()) -> dict:
     """Score each submission against ``real`` with every registered metric; the dict's layout is
     the CLI's JSON (module docstring).
 
@@ -109,6 +109,10 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
     submission whose embeddings are unusable is listed under ``failed`` with the reason, a metric
     that fails for one submission leaves its outputs None and its reason in ``metric_errors``,
     and the rest are scored and ranked.
+
+    ``reference`` names sets that are scored and shown but do not compete (the organiser's
+    baseline GAN, say): they are marked ``"reference": true``, left out of FID_max and get no
+    rank, so adding one never moves any team's score.
     """
     if not submissions:
         raise ValueError("no submissions to evaluate")
@@ -147,7 +151,11 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
         raise ValueError("no submission could be scored: " + "; ".join(failed.values()))
 
     records = {name: s.to_json() for name, s in scored.items()}
-    fids = [r["fid"] for r in records.values() if r["fid"] is not None]
+    for name in reference:
+        if name in records:
+            records[name]["reference"] = True
+    competing = {n: r for n, r in records.items() if not r.get("reference")}
+    fids = [r["fid"] for r in competing.values() if r["fid"] is not None]
     if fid_max is None:
         fid_max = max(fids, default=0.0)
         if fid_max == 0:
@@ -155,7 +163,8 @@ def evaluate(real: EmbeddingSet, submissions: Mapping[str, EmbeddingSet], seed: 
                              "FID_score = 1 - FID / FID_max is undefined; give fid_max")
     for r in records.values():
         _challenge_scores(r, fid_max)
-    for name, rank in _ranks({n: r["quantitative_score"] for n, r in records.items()}).items():
+    for name, rank in _ranks({n: None if r.get("reference") else r["quantitative_score"]
+                              for n, r in records.items()}).items():
         records[name]["quantitative_rank"] = rank
 
     sizes = {len(x) for _, x in gated.values()}
@@ -219,7 +228,8 @@ def _rank_confidence(real_x: np.ndarray, generated: Mapping[str, np.ndarray], re
     top-level ``rank_confidence`` record."""
     fraction = float(settings["rank_fraction"])
     halves = lambda n: round(n * fraction) >= 2  # noqa: E731 - a half-sample needs two cases of each set
-    ranked = [n for n, r in records.items() if r["quantitative_score"] is not None and halves(len(generated[n]))]
+    ranked = [n for n, r in records.items() if r["quantitative_score"] is not None and not r.get("reference")
+              and halves(len(generated[n]))]  # a reference set never competes, so it has no rank
     ranked = ranked if halves(len(real_x)) else []
     info = {"scheme": "half-sampling without replacement (m-out-of-n subsampling, m = n/2): no duplicated case, "
                       "valid for 1-NN and k-NN metrics", "fraction": fraction,
@@ -314,7 +324,8 @@ def add_qualitative(result: dict, qualitative: Mapping[str, float], ratings: Ite
         quantitative = s["quantitative_score"]
         s["final_score"] = None if q is None or quantitative is None else \
             (quantitative + float(q) / QUALITATIVE_MAX) / 2.0
-    for name, r in _ranks({n: s["final_score"] for n, s in out["submissions"].items()}).items():
+    for name, r in _ranks({n: None if s.get("reference") else s["final_score"]
+                           for n, s in out["submissions"].items()}).items():
         out["submissions"][name]["rank"] = r
     if ratings is not None:
         _final_rank_confidence(out, qualitative, ratings)

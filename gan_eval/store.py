@@ -59,18 +59,26 @@ def atomic_path(path: str | Path, durable: bool = False) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        yield tmp
-        if durable:
-            _fsync(tmp)
-        os.replace(tmp, path)
-        if durable:
-            _fsync(path.parent)
+        with _full_disk_named(path):
+            yield tmp
+            if durable:
+                _fsync(tmp)
+            os.replace(tmp, path)
+            if durable:
+                _fsync(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _full_disk_named(path: Path) -> Iterator[None]:
+    """Turn "no space left" (or over quota) while writing ``path`` into a DiskFullError naming it."""
+    try:
+        yield
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not isinstance(exc, DiskFullError):
             raise DiskFullError(path) from exc
         raise
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:
@@ -89,11 +97,8 @@ def scratch_path(folder: str | Path, suffix: str = "") -> Iterator[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f".scratch.{os.getpid()}.{uuid.uuid4().hex[:12]}{suffix}"
     try:
-        yield path
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not isinstance(exc, DiskFullError):
-            raise DiskFullError(path) from exc
-        raise
+        with _full_disk_named(path):
+            yield path
     finally:
         path.unlink(missing_ok=True)
 
@@ -122,17 +127,13 @@ def append_line(path: str | Path, line: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (line.replace("\n", " ") + "\n").encode("utf-8")
-    try:
+    with _full_disk_named(path):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(path) from exc
-        raise
 
 
 # ------------------------------------------------------------------------------ checked reads

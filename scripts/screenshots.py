@@ -1,7 +1,7 @@
 """README screenshots: the dashboard in Debian's Chromium over the demo workspace, one
 ``assets/screenshot_<page>.png`` per page (1400 px wide, each page shown whole), in a
-representative state: gauges of the best submission, a selected map point, the viewer with the
-lesion outline on, the diagnosis of the memorized submission, a signed-in reader.
+representative state: gauges of the best submission, a selected point on the t-SNE map, the
+viewer with the lesion outline on, the diagnosis of the memorized submission, a signed-in reader.
 
     python3 scripts/screenshots.py                       # the full demo in $GAN_EVAL_HOME/demo
     python3 scripts/screenshots.py --reduced /tmp/shots  # a reduced demo built under /tmp/shots/demo
@@ -14,6 +14,7 @@ that the Baseline GAN page shows loss curves and samples.
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import sys
 import time
@@ -25,7 +26,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]  # gan_eval, and browser_support
 from browser_support import (PAGES, assert_no_crash, chromium_available, chromium_page, choose,  # noqa: E402
                              click_map_point, go_to, map_points, most_isolated_point, open_home,
                              open_selection_button, screenshot, sign_in, streamlit_server, switch_on,
-                             wait_for_page, wait_until_idle)
+                             wait_for_page, wait_for_rerun, wait_until_idle)
 
 from gan_eval.workspace import REAL, Workspace, default_home, open_demo_workspace  # noqa: E402
 
@@ -89,6 +90,10 @@ def shoot(url: str, password: str, result: dict, out: Path) -> None:
         shot("leaderboard")
 
         go_to(page, "embedding_map")
+        page.get_by_text("t-SNE", exact=True).click()  # computed in the background once scoring ended
+        wait_for_rerun(page)
+        page.get_by_text(re.compile("is being computed in the background")).wait_for(state="detached", timeout=600_000)
+        wait_until_idle(page)
         point = most_isolated_point(map_points(page), sets=(best_submission(result),))
         click_map_point(page, point)
         open_selection_button(page).wait_for()
@@ -97,7 +102,7 @@ def shoot(url: str, password: str, result: dict, out: Path) -> None:
 
         open_selection_button(page).click()
         wait_for_page(page, "case_viewer")
-        switch_on(page, "Lesion outline")
+        switch_on(page, "Outline")
         shot("case_viewer")
 
         go_to(page, "diagnosis")

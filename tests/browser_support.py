@@ -73,17 +73,33 @@ def _healthy(url: str) -> bool:
         return False
 
 
+@dataclass
+class Server:
+    url: str
+    log: object  # the server's stdout and stderr, a binary file
+
+    def log_text(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+
 @contextmanager
-def streamlit_server(home: Path, jury_password: str, port: int | None = None) -> Iterator[str]:
-    """Run the dashboard with ``GAN_EVAL_HOME=home`` on 127.0.0.1; yields its base URL.
+def streamlit_server(home: Path, jury_password: str, port: int | None = None, server: list | None = None,
+                     env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run the dashboard with ``GAN_EVAL_HOME=home`` on 127.0.0.1; yields its base URL (and
+    appends a ``Server`` with its log to ``server`` when given).
 
     The server is always terminated on exit. If it does not become healthy in time, its log is in
     the error message.
     """
+    server_info = server
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    env = os.environ | {"GAN_EVAL_HOME": str(home), "GAN_EVAL_JURY_PASSWORD": jury_password,
-                        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = os.environ | (env or {}) | {"GAN_EVAL_HOME": str(home), "GAN_EVAL_JURY_PASSWORD": jury_password,
+                        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+                        # this checkout's code, also where another one is pip-installed (editable)
+                        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -97,6 +113,8 @@ def streamlit_server(home: Path, jury_password: str, port: int | None = None) ->
                     raise RuntimeError(f"streamlit did not start on {url} (exit code {server.poll()}):\n"
                                        + log.read().decode(errors="replace"))
                 time.sleep(0.25)
+            if server_info is not None:
+                server_info.append(Server(url, log))
             yield url
         finally:
             server.terminate()
@@ -118,6 +136,17 @@ def chromium_page(width: int = 1400, height: int = 1000) -> Iterator:
             yield page
         finally:
             browser.close()
+
+
+@contextmanager
+def second_page(page, width: int, height: int) -> Iterator:
+    """Another page (a new session) in the browser of ``page``, at another size; closed on exit."""
+    other = page.context.browser.new_page(viewport={"width": width, "height": height})
+    other.set_default_timeout(PAGE_TIMEOUT * 1000)
+    try:
+        yield other
+    finally:
+        other.close()
 
 
 # Every plotly chart has drawn its SVG and no element is still a loading skeleton.
@@ -239,16 +268,18 @@ def screenshot(page, folders: list[Path], name: str, full_page: bool = False) ->
 
 
 # Screen positions of every map point: plotly's axes map data to pixels (l2p) inside the plot area
-# (offset); Scattergl draws on a canvas, so there is no DOM element per point to click.
+# (offset); Scattergl draws on a canvas, so there is no DOM element per point to click. Traces
+# that take no pointer events (the ring around a selection) are left out.
 _MAP_POINTS_JS = """
 gd => {
   const box = gd.getBoundingClientRect();
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   const points = [];
   gd._fullData.forEach((trace, curve) => {
-    if (trace.visible !== true) return;
+    if (trace.visible !== true || trace.hoverinfo === 'skip') return;
     for (let i = 0; i < trace.x.length; i++) {
       points.push({curve, index: i, trace: trace.name, set: trace.customdata[i][0], case: trace.customdata[i][1],
+                   colour: trace.marker.color,
                    x: box.left + xa._offset + xa.l2p(trace.x[i]), y: box.top + ya._offset + ya.l2p(trace.y[i])});
     }
   });
@@ -257,39 +288,87 @@ gd => {
 """
 
 
+def map_graph(page):
+    return page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+
+
 def map_points(page) -> list[dict]:
-    """Every point of the embedding map: set, case id, trace name and its pixel position on screen."""
-    graph = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    """Every point of the embedding map: set, case id, trace name, colour and its pixel position on screen."""
+    graph = map_graph(page)
     graph.wait_for()
     return graph.evaluate(_MAP_POINTS_JS)
 
 
-def most_isolated_point(points: list[dict], sets: tuple[str, ...] | None = None) -> dict:
-    """The cluster-selected point (of one of ``sets``, default any) farthest in pixels from every
-    other point, so that a click on it cannot hit a neighbour."""
-    candidates = [p for p in points
-                  if p["trace"].endswith("(cluster-selected)") and (sets is None or p["set"] in sets)]
+def map_colours(page) -> dict[str, str]:
+    """The colour of each set on the map (its ordinary points' trace)."""
+    return {p["set"]: p["colour"] for p in map_points(page) if not p["trace"].endswith("(cluster-selected)")}
+
+
+def _distance(p: dict, q: dict) -> float:
+    return ((p["x"] - q["x"]) ** 2 + (p["y"] - q["y"]) ** 2) ** 0.5
+
+
+def is_diamond(point: dict) -> bool:
+    return point["trace"].endswith("(cluster-selected)")
+
+
+def most_isolated_point(points: list[dict], sets: tuple[str, ...] | None = None, diamond: bool = True) -> dict:
+    """The cluster-selected point (or, with ``diamond=False``, ordinary point) of one of ``sets``
+    (default any) farthest in pixels from every other point, so that a click on it cannot hit a neighbour."""
+    candidates = [p for p in points if is_diamond(p) == diamond and (sets is None or p["set"] in sets)]
     if not candidates:
-        raise AssertionError(f"no cluster-selected point of {sets or 'any set'} on the map; "
-                             f"traces: {sorted({p['trace'] for p in points})}")
-
-    def clearance(p: dict) -> float:
-        return min(((p["x"] - q["x"]) ** 2 + (p["y"] - q["y"]) ** 2) ** 0.5 for q in points if q is not p)
-
-    return max(candidates, key=clearance)
+        raise AssertionError(f"no {'cluster-selected' if diamond else 'ordinary'} point of {sets or 'any set'} on "
+                             f"the map; traces: {sorted({p['trace'] for p in points})}")
+    return max(candidates, key=lambda p: min(_distance(p, q) for q in points if q is not p))
 
 
-def click_map_point(page, point: dict) -> None:
-    page.mouse.move(point["x"], point["y"])  # plotly finds the point under the cursor on hover
+def crowded_diamond(points: list[dict]) -> tuple[dict, dict]:
+    """The cluster-selected point with an ordinary point nearest beneath it, and that point: where
+    a click on the diamond used to open its neighbour."""
+    pairs = [(d, min((q for q in points if not is_diamond(q)), key=lambda q: _distance(d, q)))
+             for d in points if is_diamond(d)]
+    return min(pairs, key=lambda pair: _distance(*pair))
+
+
+def click_map_point(page, point: dict, dx: float = 0.0, dy: float = 0.0) -> None:
+    """Click ``point`` (offset by dx, dy pixels); plotly finds the point under the cursor on hover."""
+    page.mouse.move(point["x"] + dx, point["y"] + dy)
     page.wait_for_timeout(300)
-    page.mouse.click(point["x"], point["y"])
+    page.mouse.click(point["x"] + dx, point["y"] + dy)
+    wait_for_rerun(page)
+
+
+def hover_text(page) -> str:
+    """The text of plotly's hover label on the page (empty when none)."""
+    labels = page.locator(".hoverlayer .hovertext")
+    return labels.first.text_content() if labels.count() else ""
+
+
+def box_select(page, x0: float, y0: float, x1: float, y1: float) -> None:
+    """Pick the map's box-select tool and drag a rectangle from (x0, y0) to (x1, y1)."""
+    graph = map_graph(page)
+    graph.hover()
+    graph.locator('.modebar-btn[data-title="Box Select"]').click()
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * i / 10, y0 + (y1 - y0) * i / 10)
+    page.mouse.up()
     wait_for_rerun(page)
 
 
 def open_selection_button(page):
-    """The map page's "Open <set> / <case> in the case viewer" button."""
-    # "\/": Playwright passes the pattern to the browser as /source/, where a bare slash ends it
-    return page.get_by_role("button", name=re.compile(r"^Open .+ \/ .+ in the case viewer$"))
+    """The map page's "Open <case>" button (in the preview beside the map)."""
+    return page.locator(".st-key-map-open").get_by_role("button", name=re.compile(r"^Open "))
+
+
+def preview_heading(page) -> str:
+    """The "<set> / <case>" heading of the map's preview panel."""
+    return page.locator(".st-key-map-preview strong").first.inner_text()
+
+
+def viewer_title(page) -> str:
+    return page.locator('[data-testid="stPlotlyChart"] .gtitle').first.text_content()
 
 
 def sign_in(page, reader: str, password: str) -> None:

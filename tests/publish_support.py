@@ -16,7 +16,9 @@ def copy_workspace(source, dest: Path):
     """A copy of ``source`` (the session's small workspace) that a test may change freely."""
     from gan_eval.workspace import Workspace
 
-    shutil.copytree(source.root, dest, ignore=shutil.ignore_patterns(".lock", "published"))
+    # A fresh reading: other tests rate cases of the shared session workspace.
+    shutil.copytree(source.root, dest, ignore=shutil.ignore_patterns(".lock", "published", "reader_study.sqlite*",
+                                                                     "access.sqlite*", "audit.jsonl"))
     return Workspace(dest)
 
 

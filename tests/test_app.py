@@ -117,7 +117,7 @@ def _npz(**arrays) -> bytes:
 
 
 def test_upload_validates_and_bad_uploads_change_nothing(small_workspace, tmp_path):
-    from gan_eval.workspace import Workspace, open_demo_workspace
+    from gan_eval.workspace import Workspace
 
     ws = Workspace(tmp_path / "upload-ws")
     archive = tmp_path / "team.zip"
@@ -261,3 +261,55 @@ def test_leaderboard_final_score_and_rank_follow_the_stored_ratings(small_worksp
     assert {team: table.loc[team, "rank"] for team in expected_rank} == expected_rank
     assert table["rank"].isna().sum() == len(table) - 2, "unrated teams get no final rank"
     assert list(table.index[:2]) == sorted(expected_rank, key=expected_rank.get)
+
+
+def test_names_from_an_upload_are_shown_as_text_never_as_markdown(tmp_path):
+    """A crafted file or entry name once rendered as a live link and fetched an image URL."""
+    from gan_eval.workspace import Workspace
+
+    ws = Workspace(tmp_path / "md-ws")
+    at = open_app(ws, "workspace")
+    evil = "[Session expired, sign in](http://evil.example/x) ![t](http://evil.example/i.png) **x**.zip"
+    at.file_uploader(key="up-subs").set_value([(evil, b"PK\x03\x04 not a zip", "application/zip")])
+    at.text_input(key="up-teams").set_value("team")
+    at = at.form_submit_button[1].click().run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert "was not added" in error
+    assert "](http" not in error and "![" not in error and "**x**" not in error
+    rendered = error.replace("\\", "").replace("\u200b", "")
+    assert "[Session expired, sign in](http://evil.example/x)" in rendered  # the name, as text
+
+
+def test_a_selection_of_many_cases_shows_a_clickable_grid_with_counts(small_workspace):
+    result = evaluate_workspace(small_workspace)
+    good = [cid for cid in small_workspace.case_set("good").ids][:13]
+    picked = [("good", cid) for cid in good] + [(REAL, small_workspace.case_set(REAL).ids[0])]
+    at = open_app(small_workspace, "embedding_map", **{"map-selection": picked})
+    assert not at.exception
+    assert any(m.value.startswith("**14 selected cases** — real: 1 · good: 13") for m in at.markdown)
+    grid = {b.key: b for b in at.button if b.key and b.key.startswith("map-grid-")}
+    assert len(grid) == 12 and grid["map-grid-3"].label == f"good / {good[3]}"  # the first page of 12
+    figure = figures(at)[0]
+    assert figure["data"][-1]["name"] == "selected (14)"  # the selection stays ringed on the map
+    at = grid["map-grid-3"].click().run()
+    assert not at.exception
+    assert f"good / {good[3]}" in json.dumps(figures(at)[0]["layout"]["title"])
+    assert result["submissions"]["good"]["n"] == 40
+
+
+def test_the_viewer_keeps_its_zoom_on_next_and_windows_by_preset(small_workspace):
+    at = open_app(small_workspace, "case_viewer", **{"viewer-zoom": ((8.0, 20.0), (10.0, 30.0))})
+    assert not at.exception
+    first = figures(at)[0]
+    assert first["layout"]["xaxis"]["range"] == [8.0, 20.0] and first["layout"]["yaxis3"]["range"] == [30.0, 10.0]
+    at = at.button(key="viewer-next").click().run()
+    after = figures(at)[0]
+    assert after["layout"]["title"] != first["layout"]["title"]
+    assert after["layout"]["xaxis2"]["range"] == [8.0, 20.0], "zoom kept on Next"
+    at.selectbox(key="viewer-preset-all").set_value("Full range")
+    at = at.run()
+    heatmap = [t for t in figures(at)[0]["data"] if t["type"] == "heatmap"][0]
+    case = small_workspace.case_set(REAL)[1]
+    assert heatmap["zmin"] == pytest.approx(float(case.images[0].min()))
+    assert heatmap["zmax"] == pytest.approx(float(case.images[0].max()))

@@ -14,21 +14,26 @@ import pytest
 import torch
 from PIL import Image
 
+from gan_eval.api import Evaluator, Tracker, chance_accuracy
 from gan_eval.archives import read_cases, validate, write_archive
 from gan_eval.cases import Case
+from gan_eval.cli import build_parser
 from gan_eval.cli import main as cli_main
 from gan_eval.gan import (TrainConfig, latest_sample, list_runs, list_samples, read_log, read_status, request_stop,
                           resume_run, start_run)
 from gan_eval.gan.data import cases_to_tensor
 from gan_eval.gan.diffaugment import FILL, cutout, diff_augment, translate
-from gan_eval.gan.export import generate
-from gan_eval.gan.runs import CHECKPOINT, STATUS, STOP, write_json_atomic
-from gan_eval.gan.train import SAMPLE_ROWS, mode_seeking_penalty, train
+from gan_eval.gan.export import generate, generate_cases, load_generator
+from gan_eval.gan.runs import (CHECKPOINT, METRICS, STATUS, STOP, append_json_line, best_step, generator_path,
+                               page_is_stale, read_metrics, write_json_atomic)
+from gan_eval.gan.train import METRICS_SEED_OFFSET, SAMPLE_ROWS, mode_seeking_penalty, train
 from gan_eval.phantom import make_cases
 
 # 32x32 keeps every training step a few tens of milliseconds; the mechanics are the same at 64+.
+# Live metrics are tested on their own (LIVE): elsewhere they would only add embedding time.
 TINY = TrainConfig(resolution=32, steps=4, batch_size=4, width=8, z_dim=16, log_every=1, sample_every=2,
-                   checkpoint_every=100, seed=3)
+                   checkpoint_every=100, seed=3, metrics_every=0)
+LIVE = replace(TINY, metrics_every=2, metrics_samples=8)
 
 
 @pytest.fixture(autouse=True)
@@ -261,10 +266,12 @@ def test_cli_trains_and_generates(tmp_path, cases, capsys):
     write_archive(cases, tmp_path / "real.zip")
     run = tmp_path / "run"
     args = ["train", "--real", str(tmp_path / "real.zip"), "--out", str(run), "--steps", "2", "--resolution", "32",
-            "--batch-size", "2", "--width", "8", "--no-augment", "--seed", "5", "--device", "cpu", "--log-every", "1"]
+            "--batch-size", "2", "--width", "8", "--no-augment", "--seed", "5", "--device", "cpu", "--log-every", "1",
+            "--metrics-every", "2", "--metrics-samples", "4", "--cache-dir", str(tmp_path / "cache")]
     assert cli_main(args) == 0
     config = json.loads((run / "config.json").read_text())
     assert (config["steps"], config["augment"], config["seed"], config["run"]["n_real"]) == (2, False, 5, 6)
+    assert [(line["step"], line["n"]) for line in read_metrics(run)] == [(0, 4), (2, 4)]
     assert cli_main(["train", "--out", str(run), "--resume", "--seed", "1"]) == 2
     assert "only --steps and --device may change" in capsys.readouterr().err
     assert cli_main(["train", "--out", str(run), "--resume", "--steps", "3"]) == 0  # what resume_run launches
@@ -325,3 +332,74 @@ def service_active(ws) -> list[str]:
     from gan_eval.gan.runs import active_runs
 
     return active_runs(ws.gan_runs_dir)
+
+
+def test_the_cli_leaves_the_step_count_to_train_config():
+    """The app's form starts at the same default (tests/test_app_gan.py)."""
+    assert build_parser().parse_args(["train", "--out", "run"]).steps is None  # TrainConfig's default applies
+
+
+def test_live_metrics_are_tracker_lines_of_the_generator_they_keep(tmp_path, cases):
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    train(run, replace(LIVE, cache_dir=str(cache)), cases=cases)
+    lines = read_metrics(run)
+    assert [line["step"] for line in lines] == [0, 2, 4]
+    for line in lines:
+        assert (line["n"], line["n_real"], line["rejected"], line["seed"]) == (8, 6, 0, TINY.seed)
+        assert math.isfinite(line["fid"]) and math.isfinite(line["kid"]) and 0 <= line["loo_accuracy"] <= 1
+        assert line["loo_chance"] == chance_accuracy(6, 8) and line["lesion_fraction_real"] == 1.0
+    assert [line["elapsed_s"] for line in lines] == sorted(line["elapsed_s"] for line in lines)
+    assert [p.name for p in sorted((run / "generators").iterdir())] == [
+        "step_000000.pt", "step_000002.pt", "step_000004.pt"]
+
+    # A line is what a team's Tracker writes for the cases of the generator kept at that step.
+    kept = list(generate_cases(load_generator(run, step=2), 8, seed=TINY.seed + METRICS_SEED_OFFSET))
+    again = Tracker(tmp_path / "again", Evaluator(cases, cache=cache), seed=TINY.seed).log(2, kept)
+    for key in ("fid", "fid_ci95", "kid", "loo_accuracy", "precision", "lesion_position_ratio", "lesion_size_ratio"):
+        assert again[key] == lines[1][key], key
+
+    best = best_step(run, "fid")
+    assert best["fid"] == min(line["fid"] for line in lines)
+    exported, report = read_cases(generate(run, 3, tmp_path / "best.zip", step=best["step"]))
+    assert report.ok and len(exported) == 3
+    with pytest.raises(FileNotFoundError, match="no generator kept at step 1 .* kept at the live-metric evaluations"):
+        generate(run, 3, tmp_path / "none.zip", step=1)
+
+
+def test_live_metrics_change_no_training_step_and_resume_exactly(tmp_path, cases):
+    plain, straight, split = tmp_path / "plain", tmp_path / "straight", tmp_path / "split"
+    live = replace(LIVE, cache_dir=str(tmp_path / "cache"))
+    train(plain, TINY, cases=cases)
+    train(straight, live, cases=cases)
+    train(split, replace(live, steps=2), cases=cases)
+    append_json_line(split / METRICS, {"step": 3, "fid": 1.0})  # written after the checkpoint by a killed process
+    train(split, resume=True, steps=4, cases=cases)
+
+    for run in (straight, split):
+        assert _same_state(_checkpoint(plain)["G_ema"], _checkpoint(run)["G_ema"])
+        assert [r["loss_g"] for r in read_log(run)] == [r["loss_g"] for r in read_log(plain)]
+    curves = [[(m["step"], m["fid"]) for m in read_metrics(run)] for run in (straight, split)]
+    assert curves[0] == curves[1]
+    assert not (plain / "generators").exists()
+
+
+def test_best_step_is_chosen_among_kept_generators(tmp_path):
+    lines = [{"step": 0, "fid": 90.0, "kid": 0.2, "loo_accuracy": 0.95, "loo_chance": 0.5},
+             {"step": 5, "fid": 40.0, "kid": 0.3, "loo_accuracy": 0.40, "loo_chance": 0.5},
+             {"step": 9, "fid": 30.0, "kid": None, "loo_accuracy": 0.56, "loo_chance": 0.5},
+             {"step": 12, "fid": 10.0, "kid": 0.1, "loo_accuracy": 0.5, "loo_chance": 0.5}]
+    for line in lines:
+        append_json_line(tmp_path / METRICS, line)
+    for step in (0, 5, 9):  # step 12's generator was not kept
+        generator_path(tmp_path, step).parent.mkdir(exist_ok=True)
+        generator_path(tmp_path, step).touch()
+    assert [best_step(tmp_path, m)["step"] for m in ("fid", "kid", "loo_accuracy")] == [9, 0, 9]
+    with pytest.raises(ValueError, match="cannot choose by 'precision'; choose by one of fid, kid, loo_accuracy"):
+        best_step(tmp_path, "precision")
+    assert best_step(tmp_path / "empty", "fid") is None
+
+
+def test_a_page_drawn_for_an_active_run_is_stale_once_it_ends_and_back():
+    assert [page_is_stale("running", state) for state in ("starting", "running", "finished", "stopped", "failed")] == \
+        [False, False, True, True, True]
+    assert page_is_stale("stopped", "starting") and not page_is_stale("finished", "failed")

@@ -153,3 +153,85 @@ def test_demo_mode_is_unchanged_and_says_it_has_no_access_control(small_workspac
     assert not at.exception
     assert [s.value for s in at.subheader] == ["Leaderboard"]
     assert any("Demo mode: no access control" in c.value for c in at.caption)
+
+
+def test_publishing_shows_the_frozen_results_to_visitors(jury):
+    from gan_eval import publish
+
+    result = evaluate_workspace(jury)
+    service.reader_study(jury).close_reading()
+    at = run()
+    assert [s.value for s in at.subheader] == ["Sign in"], "nothing published yet"
+    at.text_input(key="organiser-secret").set_value(SECRET)
+    at = at.form_submit_button[0].click().run()
+    assert any("Draft: these results are not published" in w.value for w in at.warning)
+    at = at.button(key="publish").click().run()
+    assert not at.exception, at.exception
+    snapshot = publish.latest(jury)
+    assert snapshot is not None and any("published results" in s.value for s in at.success)
+    assert "publish" in [e["action"] for e in access.AuditLog(jury.audit_log).entries()]
+    visitor = run()
+    assert [s.value for s in visitor.subheader] == ["Published results"]
+    table = visitor.dataframe[0].value
+    for team, scores in snapshot.result["submissions"].items():
+        assert table.loc[team, "fid"] == pytest.approx(scores["fid"])
+    assert snapshot.digest in visible_text(visitor)
+    assert not any(b.key in ("publish", "close-reading") for b in visitor.button)
+    assert result["fid_max"] == snapshot.result["fid_max"]
+
+
+def test_a_turing_test_mixes_real_cases_and_asks_readers(jury):
+    """The organiser turns the test on; the reader gets real cases among the blinded ones and must
+    say real or generated; after closing the organiser sees the rates."""
+    from gan_eval.reader_scores import CRITERION_KEYS
+
+    at = run()
+    at.text_input(key="organiser-secret").set_value(SECRET)
+    at = at.form_submit_button[0].click().run()
+    at.switch_page("views/reader_study.py")
+    at = at.run()
+    at.number_input(key="turing-n-real").set_value(3)
+    at.toggle(key="turing-enabled").set_value(True)
+    at = at.run()
+    assert not at.exception, at.exception
+    study = service.reader_study(jury)
+    assert tuple(study.turing_setting()) [:2] == (True, 3)
+    result = evaluate_workspace(jury)
+    pool = service.reading_pool(jury, result)
+    assert len(pool["real"]) == 3
+
+    reader, token = access.Invites(jury.access_db).create("Dr Dee")
+    page = run(query={"invite": token})
+    shown = visible_text(page)
+    assert "Is this case real or generated?" in shown
+    assert not any(case_id in shown for case_id in pool["real"]), "real cases are blinded like any"
+    # Saving without the verdict is refused with the reason; with it, the case is stored.
+    for radio in page.radio:
+        if radio.key and radio.key.startswith("rate-"):
+            radio.set_value(2)
+    page = [b for b in page.form_submit_button if b.label == "Save and next"][0].click().run()
+    assert any("real or generated, and how sure" in w.value for w in page.warning)
+    for radio in page.radio:
+        if radio.key and radio.key.startswith("rate-"):
+            radio.set_value(2)
+        elif radio.key and radio.key.startswith("turing-says-"):
+            radio.set_value("real")
+        elif radio.key and radio.key.startswith("turing-confidence-"):
+            radio.set_value(3)
+    page = [b for b in page.form_submit_button if b.label == "Save and next"][0].click().run()
+    assert not page.exception, page.exception
+    (verdict,) = study.verdicts(selected=pool)
+    assert verdict.says == "real" and verdict.confidence == 3 and verdict.reader == "Dr Dee"
+    # The organiser closes and sees the Turing test's rates beside the scores.
+    for item in study.reader_order("Dr Dee"):
+        if study.ratings_for("Dr Dee", item):
+            continue
+        team, _ = study.item_reference(item)
+        study.save_ratings("Dr Dee", item, {k: 3 for k in CRITERION_KEYS},
+                           verdict=("real" if team == "real" else "generated", 2))
+    study.close_reading()
+    at = at.run()
+    assert not at.exception, at.exception
+    assert any(s.value == "#### Visual Turing test" for s in at.markdown)
+    summary = service.reading_summary(jury, result, ["Dr Dee"])
+    assert summary["detection"]["Dr Dee"].n_reads == sum(len(v) for v in pool.values())

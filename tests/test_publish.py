@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
 from gan_eval import __version__, publish
@@ -169,3 +170,33 @@ def test_an_evaluation_of_another_state_is_not_published(closed):
     with pytest.raises(publish.PublishError, match="registered but not scored: late"):
         publish.publish(ws, result)
     assert REAL in ws.set_names() and publish.latest(ws) is None
+
+
+def test_a_baseline_added_after_publishing_moves_nothing(closed, tmp_path):
+    """The organiser's own baseline GAN is scored and shown but never competes: adding one (far
+    worse than every team) leaves FID_max, every team's score and rank, and the snapshot as they were."""
+    from gan_eval.archives import write_archive
+    from gan_eval.phantom import make_cases
+    from gan_eval.workspace import BASELINE
+
+    ws, result = closed
+    snapshot = publish.publish(ws, result)
+    frozen = snapshot.path.read_bytes()
+    noise = [c.__class__(c.case_id, np.random.default_rng(i).random(c.images.shape).astype(np.float32))
+             for i, c in enumerate(make_cases(12, seed=5, size=64, prefix="gan"))]
+    write_archive(noise, tmp_path / "gan.zip")
+    ws.add_archive(BASELINE, tmp_path / "gan.zip")
+    rescored = service.evaluate(ws)
+    baseline = rescored["submissions"][BASELINE]
+    assert baseline["reference"] is True and baseline["quantitative_rank"] is None
+    assert baseline["fid"] > rescored["fid_max"] == result["fid_max"], "the baseline is not FID_max"
+    for team, scores in result["submissions"].items():
+        assert rescored["submissions"][team]["fid_score"] == scores["fid_score"]
+        assert rescored["submissions"][team]["quantitative_rank"] == scores["quantitative_rank"]
+    assert snapshot.path.read_bytes() == frozen and publish.latest(ws).digest == snapshot.digest
+    # Any set the organiser marks as a reference is treated the same way.
+    ws.set_reference("blurry", True)
+    marked = service.evaluate(ws)
+    assert marked["submissions"]["blurry"]["reference"] and marked["submissions"]["blurry"]["quantitative_rank"] is None
+    with pytest.raises(ValueError, match="never competes"):
+        ws.set_reference(BASELINE, False)

@@ -205,6 +205,12 @@ def test_draft_report_is_marked_and_blinded_while_reading_is_open(small_workspac
     assert '<body class="draft">' in html
     assert "Reading is open: team results stay blinded" in html and not re.search(r"Reader score \d", html)
     assert _SCHEME.search(html) is None
+    # No export names the cases being read while the reading is open: neither ids nor thumbnails.
+    draft = report.workspace_snapshot(ws, result)
+    assert all("selected_cases" not in s for s in draft.result["submissions"].values())
+    assert not any(draft.record["figures"]["thumbnails"].values()) and not draft.assets or \
+        all(not t for t in draft.record["figures"]["thumbnails"].values())
+    assert "cases the readers rated" not in html and "Withheld until the reading is closed" in html
 
 
 def test_draft_forced_over_a_published_snapshot(published):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import resource
 import subprocess
 import sys
 import zipfile
@@ -114,5 +113,33 @@ def test_registering_a_set_holds_one_case_at_a_time(tmp_path):
     assert upload.stat().st_size < 20 * 2**20
     peak_mb = int(subprocess.run([sys.executable, "-c", _PEAK, str(tmp_path / "ws"), str(upload)], cwd=REPO,
                                  capture_output=True, text=True, check=True, timeout=600).stdout.split()[-1])
+    print(f"peak RSS {peak_mb} MB")
     assert peak_mb < 1200, f"peak RSS {peak_mb} MB"
     assert Workspace(tmp_path / "ws").entry("team").n_accepted == 40
+
+
+def test_a_full_disk_during_an_upload_is_named_and_changes_nothing(tmp_path, monkeypatch):
+    import errno
+    import shutil as shutil_module
+
+    from gan_eval.store import DiskFullError
+    from gan_eval.workspace import service
+
+    write_archive(make_cases(4, seed=1, size=32, prefix="r"), tmp_path / "real.zip")
+    write_archive(make_cases(4, seed=2, size=32, prefix="t"), tmp_path / "team.zip")
+    ws = Workspace(tmp_path / "ws")
+    ws.add_archive(REAL, tmp_path / "real.zip")
+    before = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*") if p.is_file())
+    settings = (ws.root / "workspace.json").read_bytes()
+
+    def full(src, dst, length=0):
+        dst.write(src.read(1000))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil_module, "copyfileobj", full)
+    with open(tmp_path / "team.zip", "rb") as stream, pytest.raises(DiskFullError, match="disk full while writing"):
+        service.add_upload(ws, "team", stream, "team.zip")
+    monkeypatch.undo()
+    after = sorted(p.relative_to(ws.root) for p in ws.root.rglob("*") if p.is_file())
+    assert after == before, "nothing half-written is left behind"
+    assert (ws.root / "workspace.json").read_bytes() == settings

@@ -22,6 +22,7 @@ class PageSpec:
     icon: str
     roles: frozenset = _WORKING
     default: bool = False
+    needs_published: bool = False  # shown only once results are published
 
     @property
     def file(self) -> str:
@@ -40,11 +41,13 @@ PAGES = (
     PageSpec("reader_study", "Reader study", ":material/rate_review:", roles=_WORKING | {Role.READER}),
     PageSpec("baseline_gan", "Baseline GAN", ":material/model_training:"),
     PageSpec("workspace", "Workspace & upload", ":material/folder_open:"),
+    PageSpec("results", "Published results", ":material/verified:", roles=frozenset({Role.VISITOR, Role.READER}),
+             needs_published=True),
     PageSpec("sign_in", "Sign in", ":material/login:", roles=frozenset({Role.VISITOR, Role.READER})),
 )
 PAGE_NAMES = tuple(p.name for p in PAGES if Role.DEMO in p.roles)  # the pages of the demo app
 
 
-def pages_for(role: Role) -> list[PageSpec]:
+def pages_for(role: Role, published: bool = False) -> list[PageSpec]:
     """The pages ``role`` may open, the first one being where the session lands."""
-    return [p for p in PAGES if role in p.roles]
+    return [p for p in PAGES if role in p.roles and (published or not p.needs_published)]

@@ -1,27 +1,46 @@
-"""Streamlit glue: which workspace a session has open, caches shared by sessions, background jobs.
+"""Streamlit glue: which workspace a session has open, what sessions share, background jobs.
 
 Nothing here computes: the use cases are ``gan_eval.workspace.service``; this module only keeps
-their results in Streamlit's caches and the session's choices in typed accessors. Drawing lives
-in ``ui.components``.
+their results where every session finds them, and the session's choices in typed accessors.
+Drawing lives in ``ui.components``.
+
+What the background jobs touch is plain Python (module-level objects, shared by the sessions of
+this server process), never a Streamlit call: a Streamlit function called from a thread that is
+not a script run logs "missing ScriptRunContext". The Streamlit caches below are only called
+from script runs.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import streamlit as st
 
+from gan_eval.cache import EmbeddingCache
 from gan_eval.evaluation import embed_set
 from gan_eval.jobs import Job, JobBoard
 from gan_eval.metrics import registry
-from gan_eval.workspace import Workspace, demo_root
+from gan_eval.workspace import REAL, Workspace, demo_root
 from gan_eval.workspace import service
+from gan_eval.workspace import staged
+from gan_eval.workspace import explore
+
+_BOARD = JobBoard()
+_LOCK = threading.Lock()
+# Per workspace folder: the evaluation job with the settings key it started under; the latest
+# scores with the key they are valid for; the overall progress of the running evaluation. One
+# evaluation runs per folder at a time: the demo registers its sets while it is scored, which
+# changes the key, and that must not start a second build.
+_JOBS: dict[str, tuple[str, Job]] = {}
+_SCORES: dict[str, tuple[str, staged.Scores]] = {}
+_PROGRESS: dict[str, staged.OverallProgress] = {}
 
 
-@st.cache_resource
 def job_board() -> JobBoard:
-    return JobBoard()
+    return _BOARD
 
 
 @st.cache_resource
@@ -53,37 +72,92 @@ def workspace() -> Workspace:
 
 
 def _settings_key(ws: Workspace) -> str:
-    """What a finished evaluation depends on besides the sets: the settings and the metrics."""
-    return json.dumps([ws.settings, registry.version()], sort_keys=True)
-
-
-@st.cache_resource
-def _results() -> dict:
-    """Finished evaluations by (workspace root, settings), shared by all sessions."""
-    return {}
+    """What a finished evaluation depends on besides the sets: the settings and the metrics
+    (not the map colours, which the map page may add)."""
+    settings = {k: v for k, v in ws.settings.items() if k != "colours"}
+    return json.dumps([settings, registry.version()], sort_keys=True)
 
 
 def start_evaluation(ws: Workspace) -> Job:
-    """Start (or join) the background job that builds the demo if needed, embeds and scores."""
-    key = (str(ws.root), _settings_key(ws))
+    """Start (or join) the background job that builds the demo if needed, embeds and scores,
+    publishing provisional scores as sets come in, then computes the maps. A running job is
+    joined whatever changed meanwhile; a finished one is rerun when the settings or sets changed."""
+    root, key = str(ws.root), _settings_key(ws)
+    with _LOCK:
+        started = _JOBS.get(root)
+        if started is not None and (started[1].status.running or started[0] == key):
+            return started[1]
 
-    def work(report):
-        result = service.evaluate(ws, progress=report)
-        _results()[(str(ws.root), _settings_key(ws))] = result
-        return result
+        def work(report):
+            tracker = staged.OverallProgress(staged.evaluation_totals(ws), forward=report)
+            _PROGRESS[root] = tracker
 
-    return job_board().start(f"evaluate:{key}", "evaluation", work)
+            def publish(scores: staged.Scores) -> None:
+                done = {REAL, *scores.result["submissions"], *scores.result.get("failed", {})}
+                # The final scores are valid for the workspace as it is now when they cover its sets
+                # (the demo registered its own while being scored), else for the key it started under.
+                valid = _settings_key(ws) if not scores.provisional and done == set(ws.set_names()) else key
+                _SCORES[root] = (valid, scores)
+                if not scores.provisional:
+                    _JOBS[root] = (valid, _JOBS[root][1])
+
+            result = staged.evaluate_in_steps(ws, progress=tracker, publish=publish)
+            _start_maps(ws, result)
+            return result
+
+        job = _BOARD.start(f"evaluate:{root}:{key}", "evaluation", work)
+        _JOBS[root] = (key, job)
+        return job
+
+
+def start_demo_at_launch() -> None:
+    """The server-start hook (app.py): build, embed and score the demo workspace before anyone asks."""
+    start_evaluation(Workspace(demo_root()))
+
+
+def scores(ws: Workspace) -> staged.Scores | None:
+    """The latest scores of ``ws``: provisional while its evaluation runs, final once done."""
+    latest = _SCORES.get(str(ws.root))
+    if latest is None:
+        return None
+    valid, current = latest
+    return current if current.provisional or valid == _settings_key(ws) else None
 
 
 def finished_evaluation(ws: Workspace) -> dict | None:
-    return _results().get((str(ws.root), _settings_key(ws)))
+    current = scores(ws)
+    return current.result if current is not None and not current.provisional else None
+
+
+def overall_progress(ws: Workspace) -> staged.OverallProgress | None:
+    return _PROGRESS.get(str(ws.root))
 
 
 def evaluation_job(ws: Workspace, wait_s: float = 5.0) -> Job:
-    """The evaluation job, given ``wait_s`` to finish (a warm evaluation does: no flicker)."""
+    """The evaluation job, given up to ``wait_s`` to finish when everything it needs is cached
+    (no flicker on a warm workspace); it returns as soon as real work or a first row appears."""
     job = start_evaluation(ws)
-    job.wait(timeout=wait_s)
+    deadline = time.monotonic() + wait_s
+    while job.status.running and time.monotonic() < deadline:
+        tracker = overall_progress(ws)
+        if scores(ws) is not None or (tracker is not None and tracker.computing):
+            break
+        job.wait(timeout=0.1)
     return job
+
+
+def _start_maps(ws: Workspace, result: dict) -> Job:
+    def work(report):
+        embeddings = {name: embed_set(ws, name) for name in [REAL, *result["submissions"]]}
+        explore.compute_maps(explore.all_map_points(result, embeddings), ws.seed,
+                             EmbeddingCache(ws.cache_dir).projections_dir, progress=report)
+    return _BOARD.start(f"maps:{ws.root}:{result['metrics_version']}:{sorted(result['submissions'])}", "maps", work)
+
+
+def maps_job(ws: Workspace, result: dict) -> Job:
+    """The job that computes every map of the workspace (started when scoring ends; started
+    again here if this process has not run it, e.g. after a restart)."""
+    return _start_maps(ws, result)
 
 
 def embeddings(ws: Workspace, name: str):

@@ -1,5 +1,5 @@
-"""Leaderboard: every submission's challenge scores and beyond-challenge metrics, how sure the
-ranking is, what a perfect generator would score (the noise floor), and gauges."""
+"""Leaderboard: the challenge's table first, the other metrics grouped below, how sure the ranking
+is, what a perfect generator would score (the noise floor), and gauges for one team."""
 
 import json
 
@@ -11,6 +11,7 @@ from gan_eval.figures import accuracy_gauge, gauge
 from gan_eval.metrics import registry
 from gan_eval.scoring import leaderboard_rows
 from gan_eval.workspace import service
+from gan_eval.workspace import explore
 from ui import components, state
 
 ws = state.workspace()
@@ -21,24 +22,33 @@ if result is None:
 st.subheader("Leaderboard")
 st.caption(f"Backbone **{result['backbone']}** · seed {result['seed']} · {result['real']['n']} real cases · "
            "FID score = 1 − FID / FID_max (largest FID here) · diversity = 1 − 2|acc − 0.5| · "
-           "quantitative = mean of both · final = mean of quantitative and qualitative/20.")
+           "quantitative = mean of both · final = mean of quantitative and qualitative/20. "
+           "Click a column heading to sort.")
 rows = leaderboard_rows(result)
 table = pd.DataFrame(rows).set_index("submission")
-ranked = any(row["rank"] is not None for row in rows)
-reading = {"rank", "final_score", "qualitative_score"}
-shown = [c for c in registry.table_columns() if ranked or c not in reading]
-st.dataframe(table[shown], width="stretch", key="leaderboard-table", column_config=components.column_config(shown))
+layout = explore.leaderboard_layout(rows)
+components.table(table, layout.challenge, key="leaderboard-table", labels=layout.labels)
 components.failed_submissions(result)
-if not ranked:
+if "final_score" not in layout.challenge:
     st.caption("Qualitative and final scores appear here once the reader study is closed (Reader study → Organiser).")
+for title, columns in layout.groups:
+    with st.expander(title):
+        components.table(table, columns, key=f"leaderboard-{title}")
 
 exported = service.exportable(ws, result)
+publishing = components.publication(ws, result)
 downloads = st.columns(4)
 downloads[0].download_button("Download CSV", dataframe_to_csv(pd.DataFrame(leaderboard_rows(exported))
                                                               .set_index("submission")).encode(),
                              "leaderboard.csv", "text/csv")
 downloads[1].download_button("Download JSON", json.dumps(exported, indent=2).encode(), "leaderboard.json",
                              "application/json")
+if downloads[2].button("Prepare the report", key="report-prepare", help="One HTML file: opens offline, prints to PDF"):
+    with st.spinner("Drawing the report…"):
+        st.session_state["report"] = service.report_download(ws, result)
+if "report" in st.session_state:
+    data, filename = st.session_state["report"]
+    downloads[3].download_button("Download the report", data, filename, "text/html", key="report-download")
 
 # -- comparing submissions fairly ------------------------------------------------------------------
 fmt = lambda key, value: registry.output(key).format(value)  # noqa: E731 - every number as the registry shows it

@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from gan_eval import access
+from gan_eval import access, turing
 from gan_eval import reader_scores as scale
 from gan_eval import reader_study as rs
 from gan_eval.access import Role
@@ -54,11 +54,11 @@ elif role is Role.READER:
 else:
     reader = None  # the organiser manages the reading; readers read
 
-result = components.evaluation(ws)
+result = components.evaluation(ws, provisional=False)  # readers rate the final selection only
 if result is None:
     st.stop()
 service.sync_reading_pool(ws, result)
-selection = service.reading_selection(result)
+selection = service.reading_pool(ws, result)  # the teams' selected cases, and real ones in a Turing test
 study = service.reader_study(ws)
 if reader is not None:
     st.caption(f"Signed in as **{components.text(reader)}**.")
@@ -80,25 +80,32 @@ def read_cases(reader: str) -> None:
         item = st.session_state["reading-item"]
         position = order.index(item)
         team, case_id = study.item_reference(item)
-        st.markdown(f"**Case {position + 1} of {len(order)}**")
-        components.case_viewer(state.case_set(ws, team).by_id(case_id), key="reading", mask_toggle=False)
         previous = study.ratings_for(reader, item)
-        with st.form("rating"):
+        # Compact reading layout: the images and the rating form side by side (one screen per case).
+        images, form = st.columns([3, 2], gap="medium")
+        with images:
+            st.markdown(f"**Case {position + 1} of {len(order)}**")
+            components.case_viewer(state.case_set(ws, team).by_id(case_id), key="reading", mask_toggle=False,
+                                   height=280)
+        with form, st.form("rating", border=False):
             st.caption("Rate each criterion from 0 (no / not at all) to 4 (yes / fully). A saved case can be "
                        "re-rated by coming back to it.")
             values = {c.key: st.radio(c.question, range(scale.RATING_MIN, scale.RATING_MAX + 1), horizontal=True,
                                       index=previous.get(c.key), key=f"rate-{c.key}-{item}")
                       for c in scale.CRITERIA}
+            verdict = turing_question(item) if turing_on else None
             buttons = st.columns(3)
-            back = buttons[0].form_submit_button("◀ Back")
-            skip = buttons[1].form_submit_button("Skip ▶")
-            save = buttons[2].form_submit_button("Save and next", type="primary")
+            back = buttons[0].form_submit_button("◀ Back", width="stretch")
+            skip = buttons[1].form_submit_button("Skip ▶", width="stretch")
+            save = buttons[2].form_submit_button("Save and next", type="primary", width="stretch")
         missing = [c.label for c in scale.CRITERIA if values[c.key] is None]
+        if turing_on and None in verdict:
+            missing.append("real or generated, and how sure")
         if save and missing:
-            st.warning(f"Rate every criterion before saving (missing: {', '.join(missing)}), or skip the case.")
+            form.warning(f"Rate every criterion before saving (missing: {', '.join(missing)}), or skip the case.")
             save = False
         elif save:
-            study.save_ratings(reader, item, values)
+            study.save_ratings(reader, item, values, verdict=verdict)
         if save or skip:
             st.session_state["reading-item"] = study.next_unrated(reader, after=item) or order[(position + 1) % len(order)]
             st.rerun()
@@ -106,6 +113,22 @@ def read_cases(reader: str) -> None:
             st.session_state["reading-item"] = order[position - 1]
             st.rerun()
 
+
+
+turing_on = study.turing_setting().enabled
+
+
+def turing_question(item: str) -> tuple[str | None, int | None]:
+    """The visual Turing test's question for one case: real or generated, and how sure."""
+    before = study.verdict_for(reader, item)
+    cols = st.columns(2)
+    says = cols[0].radio(turing.QUESTION, turing.ANSWERS, horizontal=True, key=f"turing-says-{item}",
+                         index=turing.ANSWERS.index(before.says) if before else None)
+    levels = list(turing.CONFIDENCE_LABELS)
+    confidence = cols[1].radio("How sure?", levels, format_func=turing.CONFIDENCE_LABELS.get, horizontal=True,
+                               key=f"turing-confidence-{item}",
+                               index=levels.index(before.confidence) if before else None)
+    return says, confidence
 
 
 def own_ratings(reader: str) -> None:
@@ -131,6 +154,7 @@ def organise() -> None:
         manage_readers(invites, audit)
 
     if not study.is_closed():
+        turing_setup(audit)
         missing = scale.unread_summary(progress) if progress else ["no case has been read"]
         if missing:
             st.warning("Not everything is read: " + "; ".join(components.text(line) for line in missing) + ".")
@@ -151,6 +175,7 @@ def organise() -> None:
                       f"({agreement.n_readers} readers, {agreement.n_cases} cases)"
                       if agreement.reason is None else agreement.reason)
     st.markdown(f"#### Qualitative scores (0–20) · agreement: {agreement_text}")
+    reading_results()
     st.dataframe(pd.DataFrame(study.criterion_means(selected=selection)).T.assign(
         qualitative=pd.Series(qualitative)))
     n_stale = len(study.stale_items())
@@ -160,6 +185,42 @@ def organise() -> None:
     buffer = io.StringIO()
     study.export_csv(buffer, selected=selection)
     st.download_button("Download ratings (CSV)", buffer.getvalue().encode(), "reader_study.csv", "text/csv")
+
+
+def turing_setup(audit: access.AuditLog) -> None:
+    """Mix real cases into the pool (the visual Turing test): set before reading starts."""
+    setting = study.turing_setting()
+    cols = st.columns([2, 1], vertical_alignment="bottom")
+    enabled = cols[0].toggle("Visual Turing test: mix real cases into the reading and ask readers real or "
+                             "generated", value=setting.enabled, key="turing-enabled")
+    n_real = cols[1].number_input("Real cases", 2, 50, setting.n_real, key="turing-n-real")
+    if (enabled, n_real) != (setting.enabled, setting.n_real):
+        study.set_turing(enabled, n_real=int(n_real))
+        audit.append(auth.actor(ws), "turing test", enabled=enabled, real_cases=int(n_real))
+        st.rerun()
+
+
+def reading_results() -> None:
+    """Intervals, agreement with intervals, the real cases' ceiling and the Turing test's rates."""
+    summary = service.reading_summary(ws, result)
+    intervals = pd.DataFrame({team: {"estimate": i.estimate, "95% low": i.low, "95% high": i.high,
+                                     "reads": f"{summary['reads'][team].done}/{summary['reads'][team].expected}"
+                                     if team in summary["reads"] else "—"}
+                              for team, i in summary["qualitative"].items()}).T
+    st.dataframe(intervals, width="stretch")
+    a = summary["agreement"]
+    parts = [f"{label} {i.estimate:.2f} [{i.low:.2f}, {i.high:.2f}]" for label, i in
+             (("ICC(2,1)", a.icc), ("Kendall's W", a.kendall_w), ("Krippendorff's alpha", a.krippendorff_alpha))
+             if i is not None and i.low is not None]
+    st.caption("Agreement with 95% intervals (bootstrap over cases): " + ("; ".join(parts) or (a.reason or "—")))
+    if summary["ceiling"] is not None:
+        st.caption(f"Real cases' qualitative score (the scale's ceiling): {summary['ceiling'].qualitative:.2f} / 20")
+    if summary["detection"]:
+        st.markdown("#### Visual Turing test")
+        st.dataframe(pd.DataFrame({reader: {"accuracy": d.accuracy, "sensitivity": d.sensitivity,
+                                            "specificity": d.specificity, "reads": d.n_reads}
+                                   for reader, d in summary["detection"].items()}).T, width="stretch")
+        st.dataframe(pd.DataFrame(summary["turing"]).T, width="stretch")
 
 
 def manage_readers(invites: access.Invites, audit: access.AuditLog) -> None:

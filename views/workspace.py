@@ -61,7 +61,8 @@ OUTCOMES = "upload-outcomes"  # what the last uploads gave, kept until dismissed
 def add_upload(team: str | None, upload, replace: bool) -> None:
     """Store the upload in the workspace, validate it and register it; keep the outcome to show."""
     try:
-        entry, report = service.add_upload(ws, team, upload, upload.name, replace=replace, actor=auth.actor(ws))
+        with st.spinner(f"Validating {components.text(upload.name)} (every case is read once)…"):
+            entry, report = service.add_upload(ws, team, upload, upload.name, replace=replace, actor=auth.actor(ws))
     except (ArchiveError, ValueError, DiskFullError) as exc:
         message = (f"**{components.text(upload.name)}** was not added: {components.text(exc)}. "
                    "Nothing in the workspace was changed.")
@@ -136,5 +137,6 @@ else:
             if st.button(f"Remove {doomed}", key="ws-remove-btn", disabled=not sure):
                 service.remove_submission(ws, doomed, actor=auth.actor(ws))
                 st.rerun()
-    if components.evaluation(ws) is not None:
+    # One overall bar across every set while scoring runs (with time left); never a provisional table here.
+    if components.evaluation(ws, provisional=False) is not None:
         st.success("Embeddings and scores are up to date: see the Leaderboard.")

@@ -28,6 +28,11 @@ SETTINGS = {
     "sample_every": (int, "steps between sample grids"),
     "checkpoint_every": (int, "steps between checkpoints"),
     "log_every": (int, "steps between log lines"),
+    "metrics_every": (int, "steps between live metrics: EMA generator cases scored against the real set (0: off)"),
+    "metrics_samples": (int, "cases scored at each live-metric evaluation"),
+    "backbone": (str, "embedding of the live metrics"),
+    "backbone_weights": (str, "that backbone's weights file (default: its own)"),
+    "cache_dir": (str, "embedding cache with the real set's features (default $GAN_EVAL_CACHE or ~/.cache/gan_eval)"),
     "device": (str, "auto, cpu, cuda or cuda:N"),
 }
 RESUMABLE = {"steps", "device"}

@@ -1,4 +1,5 @@
-"""Export a run's EMA generator as a standard case archive, scored like any team's submission."""
+"""Export a run's EMA generator as a standard case archive, scored like any team's submission:
+the last checkpoint's, or the one kept at a live-metric evaluation (the best step, say)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,19 @@ from gan_eval.features.device import torch_device
 
 from .data import tensor_to_cases
 from .model import Generator
-from .runs import CHECKPOINT
+from .runs import CHECKPOINT, generator_path
 
 
-def load_generator(run_dir: str | Path, device: str = "auto") -> Generator:
-    """The run's EMA generator from its last checkpoint, in eval mode."""
-    path = Path(run_dir) / CHECKPOINT
+def load_generator(run_dir: str | Path, device: str = "auto", step: int | None = None) -> Generator:
+    """The run's EMA generator, in eval mode: from its last checkpoint, or with ``step`` the one
+    kept at that step's live-metric evaluation."""
+    path = Path(run_dir) / CHECKPOINT if step is None else generator_path(run_dir, step)
     if not path.exists():
+        if step is not None:
+            raise FileNotFoundError(f"{run_dir}: no generator kept at step {step} ({path.name}); generators are "
+                                    f"kept at the live-metric evaluations")
         raise FileNotFoundError(f"{run_dir}: no {CHECKPOINT}; the run has not saved a generator yet")
+    # A checkpoint and a kept generator share these keys: config, channels, G_ema.
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     config = checkpoint["config"]
     G = Generator(config["resolution"], checkpoint["channels"], config["z_dim"], config["width"])
@@ -41,11 +47,12 @@ def generate_cases(G: Generator, n: int, seed: int = 0, batch_size: int = 64, pr
 
 
 def generate(run_dir: str | Path, n: int, out_path: str | Path, seed: int = 0, batch_size: int = 64,
-             device: str = "auto") -> Path:
-    """Write ``n`` cases from the run's EMA generator to ``out_path`` (a standard .zip archive:
-    uint16 images, masks when the run learned them, ids gan_0000...). Returns the path."""
+             device: str = "auto", step: int | None = None) -> Path:
+    """Write ``n`` cases from the run's EMA generator (the last checkpoint's, or the one kept at
+    ``step``) to ``out_path`` (a standard .zip archive: uint16 images, masks when the run learned
+    them, ids gan_0000...). Returns the path."""
     if n < 1:
         raise ValueError(f"generate: n must be >= 1, got {n}")
-    G = load_generator(run_dir, device)
+    G = load_generator(run_dir, device, step)
     write_archive(generate_cases(G, n, seed, batch_size), out_path)
     return Path(out_path)

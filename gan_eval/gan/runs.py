@@ -4,11 +4,16 @@ RUN_DIR/
     config.json       the TrainConfig settings, plus "run": what the trainer derived (device, channels)
     checkpoint.pt     G, D, G_ema, optimisers, step, RNG state (written atomically)
     log.jsonl         one JSON line per logged step: step, time, steps_per_s, loss_d, loss_g[, r1]
+    metrics.jsonl     one JSON line per live-metric evaluation, written by gan_eval.api.Tracker
+    generators/       step_XXXXXX.pt: the EMA generator at each live-metric evaluation (export any)
     samples/          step_XXXXXX.png grids from G_ema with fixed latents; real.png for comparison
     status.json       state (starting/running/stopped/finished/failed), pid, step, total, error
     STOP              present = please stop: the trainer checkpoints, then exits as "stopped"
     launch.json       pid and command of the process start_run/resume_run launched
     process.log       that process's stdout and stderr
+
+A team's own training loop writes only ``metrics.jsonl`` (through gan_eval.api.Tracker); such a
+*tracked* run is listed and plotted beside the baseline's runs, with state ``tracked``.
 
 The Streamlit page only calls the functions here: it launches a training process detached from
 its own session (so it survives reruns and page reloads) and reads the folder to show progress.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import secrets
 import subprocess
@@ -29,13 +35,15 @@ from pathlib import Path
 from typing import Iterator
 
 from gan_eval.progress import describe
-from gan_eval.store import atomic_write_text
+from gan_eval.store import append_line, atomic_write_text
 
 from .config import TrainConfig
 
 CONFIG, CHECKPOINT, LOG, STATUS, STOP = "config.json", "checkpoint.pt", "log.jsonl", "status.json", "STOP"
+METRICS, GENERATORS = "metrics.jsonl", "generators"
 SAMPLES, LAUNCH, PROCESS_LOG = "samples", "launch.json", "process.log"
 ACTIVE_STATES = ("starting", "running")
+TRACKED = "tracked"  # the state of a folder holding only a tracker's metrics.jsonl (a team's own loop)
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the gan_eval package
 
 
@@ -77,11 +85,16 @@ def _process_log_tail(run_dir: Path, lines: int = 5) -> str:
 
 def read_status(run_dir: str | Path) -> dict:
     """The run's status.json. A run marked starting/running whose process has gone (killed,
-    out of memory) is reported as ``failed`` with the end of process.log as the error."""
+    out of memory) is reported as ``failed`` with the end of process.log as the error. A folder
+    with only metric lines (a team's tracker) is ``tracked`` at its last logged step."""
     run_dir = Path(run_dir)
     path = run_dir / STATUS
     if not path.exists():
-        raise FileNotFoundError(f"{run_dir}: not a GAN run folder (no {STATUS})")
+        metrics = read_metrics(run_dir)
+        if not metrics:
+            raise FileNotFoundError(f"{run_dir}: not a GAN run folder (no {STATUS} and no {METRICS} lines)")
+        return {"state": TRACKED, "pid": None, "step": metrics[-1]["step"], "total": None, "error": None,
+                "created": metrics[0].get("time", 0.0), "updated": metrics[-1].get("time", 0.0)}
     status = read_json(path)
     if status["state"] in ACTIVE_STATES:
         pid = status.get("pid")
@@ -94,14 +107,24 @@ def read_status(run_dir: str | Path) -> dict:
     return status
 
 
-def append_log(run_dir: str | Path, record: dict) -> None:
-    with open(Path(run_dir) / LOG, "a") as f:
-        f.write(json.dumps(record) + "\n")
+def append_json_line(path: Path, record: dict) -> None:
+    """Append ``record`` as one JSON line (NaN and infinity written as null: the file stays JSON)."""
+    append_line(path, json.dumps(_finite(record), allow_nan=False))
 
 
-def read_log(run_dir: str | Path) -> list[dict]:
-    """Every logged step, oldest first (a last line still being written is skipped)."""
-    path = Path(run_dir) / LOG
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def read_lines(path: Path) -> list[dict]:
+    """Every JSON line of ``path``, oldest first ([] without the file; a last line still being
+    written is skipped)."""
     if not path.exists():
         return []
     records = []
@@ -113,20 +136,49 @@ def read_log(run_dir: str | Path) -> list[dict]:
     return records
 
 
+def append_log(run_dir: str | Path, record: dict) -> None:
+    append_json_line(Path(run_dir) / LOG, record)
+
+
+def read_log(run_dir: str | Path) -> list[dict]:
+    """Every logged step, oldest first."""
+    return read_lines(Path(run_dir) / LOG)
+
+
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    """Every live-metric line (gan_eval.api.Tracker), oldest first."""
+    return read_lines(Path(run_dir) / METRICS)
+
+
+def truncate_lines(path: Path, step: int) -> None:
+    """Drop the lines of ``path`` logged after ``step``."""
+    if path.exists():
+        kept = [r for r in read_lines(path) if r["step"] <= step]
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
 def truncate_log(run_dir: str | Path, step: int) -> None:
-    """Drop log lines after ``step`` (the checkpoint a resumed run restarts from)."""
-    kept = [r for r in read_log(run_dir) if r["step"] <= step]
-    path = Path(run_dir) / LOG
-    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+    """Drop log and metric lines after ``step`` (the checkpoint a resumed run restarts from)."""
+    for name in (LOG, METRICS):
+        truncate_lines(Path(run_dir) / name, step)
 
 
 def describe_status(status: dict, log: list[dict]) -> str:
     """``running · steps 400/3000 · 3.1/s · ~14.0 min left``, worded as every progress in gan_eval
     (gan_eval.progress); the rate is the training loop's own, from the last log line."""
+    if status["total"] is None:  # a tracked run: its loop alone knows where it ends
+        return f"{status['state']} · step {status['step']}"
     rate = log[-1].get("steps_per_s") if log else None
     active = status["state"] in ACTIVE_STATES
     left = (status["total"] - status["step"]) / rate if rate and active else None
     return describe(f"{status['state']} · steps", status["step"], status["total"], rate, left)
+
+
+def page_is_stale(rendered_state: str, state: str) -> bool:
+    """Whether a page drawn while the run was ``rendered_state`` must be drawn again now that it
+    is ``state``: what it offers differs between an active run (stop) and an ended one (generate,
+    resume), so a change between the two needs more than the live part redrawn."""
+    return (rendered_state in ACTIVE_STATES) != (state in ACTIVE_STATES)
 
 
 def request_stop(run_dir: str | Path) -> None:
@@ -157,8 +209,40 @@ def latest_sample(run_dir: str | Path) -> Path | None:
     return grids[-1] if grids else None
 
 
+def generator_path(run_dir: str | Path, step: int) -> Path:
+    """The EMA generator kept at the live-metric evaluation of ``step``."""
+    return Path(run_dir) / GENERATORS / f"step_{step:06d}.pt"
+
+
+# How the best step is chosen for each metric a live-metric line holds: lower is better for all
+# three; the 1-NN accuracy is best at its chance level for the sample size, not at 0.
+SELECTION_METRICS = {
+    "fid": "FID",
+    "kid": "KID",
+    "loo_accuracy": "1-NN accuracy nearest chance",
+}
+
+
+def _objective(line: dict, metric: str) -> float | None:
+    value = line.get(metric)
+    if value is None:
+        return None
+    return abs(value - line["loo_chance"]) if metric == "loo_accuracy" else value
+
+
+def best_step(run_dir: str | Path, metric: str) -> dict | None:
+    """The live-metric line with the best ``metric`` (a key of SELECTION_METRICS) among the steps
+    whose generator was kept, or None when there is none; ties go to the earlier step."""
+    if metric not in SELECTION_METRICS:
+        raise ValueError(f"best_step: cannot choose by {metric!r}; choose by one of {', '.join(SELECTION_METRICS)}")
+    scored = [(_objective(line, metric), line) for line in read_metrics(run_dir)
+              if generator_path(run_dir, line["step"]).exists()]
+    scored = [(value, line) for value, line in scored if value is not None]
+    return min(scored, key=lambda pair: (pair[0], pair[1]["step"]))[1] if scored else None
+
+
 # Settings added after runs were first saved, with the value that reproduces those older runs.
-SETTINGS_ADDED_LATER = {"mode_seeking": 0.0}
+SETTINGS_ADDED_LATER = {"mode_seeking": 0.0, "metrics_every": 0}
 
 
 def read_config(run_dir: str | Path) -> dict:
@@ -167,12 +251,15 @@ def read_config(run_dir: str | Path) -> dict:
 
 
 def list_runs(root: str | Path) -> list[dict]:
-    """Every run folder directly under ``root``, newest first: name, path, settings, status."""
+    """Every run folder directly under ``root``, newest first: name, path, settings, status. A
+    tracked run (metric lines only) has settings ``{}``."""
     runs = []
     for run_dir in Path(root).glob("*/"):
         if (run_dir / CONFIG).exists() and (run_dir / STATUS).exists():
-            config = read_config(run_dir)
-            runs.append({"name": run_dir.name, "run_dir": run_dir, "config": config, "status": read_status(run_dir)})
+            runs.append({"name": run_dir.name, "run_dir": run_dir, "config": read_config(run_dir),
+                         "status": read_status(run_dir)})
+        elif not (run_dir / STATUS).exists() and read_metrics(run_dir):
+            runs.append({"name": run_dir.name, "run_dir": run_dir, "config": {}, "status": read_status(run_dir)})
     return sorted(runs, key=lambda r: r["status"].get("created", 0.0), reverse=True)
 
 

@@ -6,6 +6,11 @@ an exponential moving average of the generator that is used for every sample and
 All randomness after initialisation comes from one CPU ``torch.Generator`` saved in the
 checkpoint, so a resumed run continues exactly where it stopped (same batches, latents and
 augmentations), on CPU bit for bit.
+
+Live metrics: every ``metrics_every`` steps the EMA generator's cases for fixed latents are
+scored against the real set as the jury scores a submission, through the same
+``gan_eval.api.Tracker`` a team's own loop uses, and that generator is kept for export. They
+draw on no training randomness, so a run trains the same with or without them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_eval import archives
+from gan_eval.api import Evaluator, Tracker
 from gan_eval.cases import Case
 from gan_eval.features.device import torch_device
 from gan_eval.store import atomic_path
@@ -26,13 +32,15 @@ from gan_eval.store import atomic_path
 from .config import TrainConfig
 from .data import cases_to_tensor, sample_grid
 from .diffaugment import diff_augment
+from .export import generate_cases
 from .model import Discriminator, Generator
-from .runs import (CHECKPOINT, CONFIG, SAMPLES, STATUS, append_log, clear_stop, read_config, read_json,
-                   sample_path, stop_requested, truncate_log, write_json_atomic, write_status)
+from .runs import (CHECKPOINT, CONFIG, GENERATORS, SAMPLES, STATUS, append_log, clear_stop, generator_path,
+                   read_config, read_json, sample_path, stop_requested, truncate_log, write_json_atomic, write_status)
 
 CHANNELS_LAST = torch.channels_last  # ~1.5x faster convolutions on CPU (oneDNN) than NCHW
 SAMPLE_ROWS = 8                    # cases per sample grid
 SAMPLE_SEED_OFFSET = 1_000_003     # fixed sample latents come from their own stream, not the training one
+METRICS_SEED_OFFSET = 2_000_003    # so do the live metrics' latents
 
 
 def mode_seeking_penalty(images: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -116,6 +124,11 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
         derived = {"device_used": str(dev), "channels": channels, "with_masks": with_masks, "n_real": len(real),
                    "n_real_rejected": rejected}
         write_json_atomic(run_dir / CONFIG, {**config.to_dict(), "run": derived})
+        # The real set's embeddings, from the cache that holds them (a workspace's, for the app).
+        # No comparison spaces: the curves are in the workspace's backbone, and each space would add an
+        # embedding to every evaluation.
+        evaluator = Evaluator(cases, config.backbone, config.backbone_weights, config.cache_dir,
+                              device=config.device, compare_in=()) if config.metrics_every else None
 
         torch.manual_seed(config.seed)
         G = Generator(config.resolution, channels, config.z_dim, config.width).to(dev, memory_format=CHANNELS_LAST)
@@ -137,6 +150,7 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
             rng.set_state(checkpoint["rng"])
             step, elapsed = checkpoint["step"], checkpoint["elapsed_s"]
             truncate_log(run_dir, step)  # drop lines logged after the checkpoint by a killed process
+        tracker = Tracker(run_dir, evaluator, seed=config.seed) if evaluator else None
 
         def save_checkpoint() -> None:
             state = {"step": step, "elapsed_s": elapsed, "config": config.to_dict(), "channels": channels,
@@ -149,11 +163,21 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
                 grid = sample_grid(G_ema(fixed_z))
             _save_atomic(lambda tmp: grid.save(tmp, format="PNG"), sample_path(run_dir, step))
 
+        def log_metrics() -> None:
+            """Keep the EMA generator, and score its cases for the fixed metric latents."""
+            state = {"step": step, "config": config.to_dict(), "channels": channels, "G_ema": G_ema.state_dict()}
+            (run_dir / GENERATORS).mkdir(exist_ok=True)
+            _save_atomic(lambda tmp: torch.save(state, tmp), generator_path(run_dir, step))
+            cases_now = generate_cases(G_ema, config.metrics_samples, seed=config.seed + METRICS_SEED_OFFSET)
+            tracker.log(step, list(cases_now), elapsed_s=elapsed)
+
         if not resume:
             _save_atomic(lambda tmp: sample_grid(real[:SAMPLE_ROWS]).save(tmp, format="PNG"),
                          run_dir / SAMPLES / "real.png")
             save_samples()
             save_checkpoint()  # step 0: an untrained run can already be exported or resumed
+            if tracker:
+                log_metrics()  # the curves start from the untrained generator
 
         status("running", device=str(dev))
         batch, policy = config.batch_size, config.policy
@@ -211,6 +235,8 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
                 save_samples()
             if step % config.checkpoint_every == 0 or step == config.steps:
                 save_checkpoint()
+            if tracker and (step % config.metrics_every == 0 or step == config.steps):
+                log_metrics()
 
         if step < config.steps:  # stopped by request: keep everything up to here
             save_checkpoint()

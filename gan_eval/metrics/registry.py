@@ -60,6 +60,7 @@ class Output:
     higher_is_better: bool | None = None
     table: bool = True                  # a column of the leaderboard and the CLI table
     short: str = ""                     # heading in narrow tables (the CLI); the label if empty
+    missing: str = MISSING              # what a table shows when there is no value
 
     @property
     def heading(self) -> str:
@@ -68,7 +69,7 @@ class Output:
     def format(self, value: object) -> str:
         """The value as every text front shows it: fixed decimals, MISSING for None."""
         if value is None:
-            return MISSING
+            return self.missing
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, (list, tuple)):
@@ -219,7 +220,8 @@ def version() -> str:
 
 # The challenge's own columns, shown first and in this order by every table.
 CHALLENGE_COLUMNS = ("rank", "quantitative_rank", "n", "fid", "fid_ci95", "fid_score", "diversity_score",
-                     "quantitative_score", "qualitative_score", "final_score")
+                     "quantitative_score", "qualitative_score", "qualitative_ci95", "final_score", "reads",
+                     "reference")
 
 # Decimals: what the seed spread supports. Over 20 seeds the quantitative score moves by ~0.0008,
 # the diversity by ~0.0016 and the FID interval's ends by 0.05-0.10 (a bootstrap of 200
@@ -229,7 +231,14 @@ LEADERBOARD_OUTPUTS = (
     Output("rank", "Rank", 0, short="rank", help="By final score, once the reader study is closed", higher_is_better=False),
     Output("quantitative_rank", "Quant. rank", 0, short="quant. rank", help="By quantitative score", higher_is_better=False),
     Output("final_score", "Final", 2, short="final", help="(quantitative + qualitative / 20) / 2", higher_is_better=True),
-    Output("qualitative_score", "Qualitative /20", 2, short="qualit.", help="Readers' mean case score, 0-20", higher_is_better=True),
+    Output("qualitative_score", "Qualitative /20", 2, short="qualit.", help="Readers' mean case score, 0-20",
+           higher_is_better=True, missing="not read"),
+    Output("qualitative_ci95", "Qualitative 95%", 1, "Resampling readers, then each team's cases (seeded)",
+           higher_is_better=True),
+    Output("reads", "Reads", 0, "Complete reads (reader x case) of the team's cases; compare with reads_expected"),
+    Output("reads_expected", "Reads expected", 0, "Readers x the team's current cases", table=False),
+    Output("reference", "Reference", 0, "Scored and shown but not competing: left out of FID_max and the ranks",
+           unit="yes/no"),
     Output("qualitative_normalised", "Qualitative /1", 2, "Qualitative score / 20", higher_is_better=True,
            table=False),
     Output("quantitative_score", "Quantitative", 2, short="quantit.", help="(diversity + FID score) / 2", higher_is_better=True),

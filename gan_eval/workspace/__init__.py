@@ -2,7 +2,7 @@
 and the use cases the app and the CLI share (``service``)."""
 
 from .demo import demo_root, open_demo_workspace
-from .folder import DEFAULT_BACKBONE, REAL, SetEntry, Workspace, check_team_name, default_home
+from .folder import BASELINE, DEFAULT_BACKBONE, REAL, SetEntry, Workspace, check_team_name, default_home
 
-__all__ = ["DEFAULT_BACKBONE", "REAL", "SetEntry", "Workspace", "check_team_name", "default_home", "demo_root",
+__all__ = ["BASELINE", "DEFAULT_BACKBONE", "REAL", "SetEntry", "Workspace", "check_team_name", "default_home", "demo_root",
            "open_demo_workspace"]

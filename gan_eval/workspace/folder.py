@@ -36,6 +36,7 @@ from ..store import atomic_copy, atomic_write_text, file_sha256, scratch_path
 
 DEFAULT_BACKBONE = "efficientnet-lite0"
 REAL = "real"
+BASELINE = "baseline-gan"  # the baseline GAN's cases: always a reference set, never a competitor
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,63}$")
 
 
@@ -78,6 +79,9 @@ def _rewrite(source: Path, out: Path, filename: str) -> ValidationReport:
     (named after the file as the user knows it, not its stored hash)."""
     report = ValidationReport(source=filename)
     try:
+        # Each case deflated only when that pays (archives.writing): noisy MRI is stored as is (deflating
+        # it ran the upload path at ~20 cases/s at 256 px), flat images are compressed (a few MB of
+        # zeros must not become gigabytes on disk).
         write_archive(accepted_cases(iter_cases(source), report), out)
     except ArchiveError as exc:
         raise ArchiveError(filename, exc.reason) from None
@@ -161,6 +165,22 @@ class Workspace:
     @property
     def seed(self) -> int:
         return int(self._read().get("seed", 0))
+
+    @property
+    def reference_sets(self) -> set[str]:
+        """Sets scored and shown but not competing (left out of FID_max and the ranks): the
+        baseline GAN's, and any the organiser marked."""
+        return set(self._read().get("reference", [])) | {BASELINE}
+
+    def set_reference(self, name: str, reference: bool) -> None:
+        self.entry(name)  # a KeyError naming the set if there is none
+        if name == BASELINE and not reference:
+            raise ValueError(f"{BASELINE!r} is the organiser's own baseline: it never competes")
+
+        def change(data: dict) -> None:
+            marked = set(data.get("reference", []))
+            data["reference"] = sorted(marked | {name} if reference else marked - {name})
+        self._update(change)
 
     @property
     def max_training_runs(self) -> int:
@@ -283,6 +303,24 @@ class Workspace:
         entry = self.entry(name)
         self._update(lambda data: data["submissions"].pop(name, None))
         self._drop_if_unreferenced(entry.to_json())
+
+    def team_colours(self) -> dict[str, str]:
+        """Each submission's map colour, assigned once (in the order teams were added, from the
+        colour-blind-safe ``gan_eval.palette``) and stored in ``workspace.json``, so that adding or
+        removing a team never recolours the others. Removed teams keep theirs for a re-upload."""
+        from ..palette import assign_colours
+
+        def order(data: dict) -> list[str]:
+            return sorted(data["submissions"], key=lambda n: (data["submissions"][n]["added_at"], n))
+
+        data = self._read()
+        if all(name in data.get("colours", {}) for name in data["submissions"]):
+            return {name: data["colours"][name] for name in data["submissions"]}
+
+        def change(data: dict) -> None:
+            data["colours"] = assign_colours(data.get("colours", {}), order(data))
+        data = self._update(change)
+        return {name: data["colours"][name] for name in data["submissions"]}
 
     def case_set(self, name: str) -> CaseSet | StoredCases:
         """The cases of a set: read one at a time on demand from a standard archive (memory flat in

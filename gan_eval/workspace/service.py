@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 
 from ..archives import ValidationReport
-from ..diagnosis import nearest_real
-from ..embedding_set import EmbeddingSet
 from ..progress import Progress
 from ..store import read_checked_json, scratch_path, write_checked_json
 from .demo import demo_root, open_demo_workspace
-from .folder import REAL, SetEntry, Workspace, check_team_name, default_home
+from .folder import BASELINE, REAL, SetEntry, Workspace, check_team_name, default_home
 
-BASELINE = "baseline-gan"           # the submission name of the baseline GAN's cases
 GENERATED_CASES = 1000              # cases generated for a submission, as each challenge team did
 _WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
@@ -131,17 +126,44 @@ def team_name_from_filename(filename: str) -> str:
     return Path(filename).name.split(".")[0]
 
 
-def add_gan_submission(ws: Workspace, run_dir: Path, name: str = BASELINE, n: int = GENERATED_CASES,
-                       actor: str = "cli") -> tuple[SetEntry, ValidationReport]:
-    """Generate ``n`` cases from a run's EMA generator and register them as submission ``name``
+def add_gan_submission(ws: Workspace, run_dir: Path, step: int | None = None, name: str = BASELINE,
+                       n: int = GENERATED_CASES, actor: str = "cli") -> tuple[SetEntry, ValidationReport]:
+    """Generate ``n`` cases from a run's EMA generator (its last checkpoint, or with ``step`` the
+    generator kept at that step: the best one) and register them as submission ``name``
     (replacing the baseline generated before: asking for new cases is the confirmation)."""
     from ..gan.export import generate
 
     with scratch_path(ws.root / "incoming", ".zip") as tmp:
-        archive = generate(run_dir, n, tmp, seed=ws.seed)
+        archive = generate(run_dir, n, tmp, seed=ws.seed, step=step)
         entry, report = ws.add_archive(name, archive, filename=f"{name}.zip", move=True, replace=True)
-    _audit(ws, actor, "add baseline", set=name, run=Path(run_dir).name, sha256=entry.sha256)
+    _audit(ws, actor, "add baseline", set=name, run=Path(run_dir).name, step=step, sha256=entry.sha256)
     return entry, report
+
+
+def training_config(ws: Workspace, **settings):
+    """A TrainConfig of ``settings`` whose live metrics use the workspace's backbone, weights and
+    embedding cache: the real set's features are there already, and the curves are in the same
+    embedding as the leaderboard."""
+    from ..gan.config import TrainConfig
+
+    return TrainConfig(**settings, backbone=ws.backbone, backbone_weights=ws.weights, cache_dir=str(ws.cache_dir))
+
+
+def export_choices(run_dir: Path) -> list[tuple[str, int | None]]:
+    """What a run can be exported from, as (label, step): its last checkpoint (step None) first,
+    then the best kept step by each live metric (runs.SELECTION_METRICS), each named once."""
+    from ..gan import runs
+    from ..metrics import registry
+
+    status = runs.read_status(run_dir)
+    choices: list[tuple[str, int | None]] = [(f"last checkpoint (step {status['step']})", None)]
+    for metric, label in runs.SELECTION_METRICS.items():
+        best = runs.best_step(run_dir, metric)
+        if best is not None:
+            value = registry.output(metric).format(best[metric])
+            choices.append((f"best by {label}: step {best['step']} ({registry.output(metric).label} {value})",
+                            best["step"]))
+    return choices
 
 
 # ------------------------------------------------------------------------------------- leaderboard
@@ -153,8 +175,49 @@ def reader_study(ws: Workspace):
 
 
 def reading_selection(result: dict) -> dict[str, list[str]]:
-    """What the readers rate: each scored submission's cluster-selected cases."""
+    """Each scored submission's cluster-selected cases."""
     return {team: s["selected_cases"] for team, s in result["submissions"].items()}
+
+
+def reading_pool(ws: Workspace, result: dict) -> dict[str, list[str]]:
+    """What the readers rate: the teams' selected cases and, while the visual Turing test is on,
+    that many real cases chosen by the same K-means rule on the real set (as the team ``real``).
+    Every result of the study is computed over this pool."""
+    from .. import turing
+
+    pool = reading_selection(result)
+    setting = reader_study(ws).turing_setting()
+    if not setting.enabled:
+        return pool
+    return turing.reading_pool(pool, _real_cases(ws, setting.n_real))
+
+
+def _real_cases(ws: Workspace, k: int) -> list[str]:
+    from .. import turing
+    from ..evaluation import embed_set
+
+    key = (str(ws.root), ws.entry(REAL).sha256, ws.backbone, k, ws.seed)
+    if key not in _REAL_CASES:
+        real = embed_set(ws, REAL)
+        _REAL_CASES[key] = turing.select_real_cases(real.features, real.case_ids, k=k, seed=ws.seed)
+    return _REAL_CASES[key]
+
+
+_REAL_CASES: dict[tuple, list[str]] = {}  # K-means on the real set, once per set, backbone, k and seed
+
+
+def reading_summary(ws: Workspace, result: dict, readers: list[str] = ()) -> dict:
+    """The reading's results over the pool, once closed: each team's reads (complete reads against
+    readers x cases), the qualitative score's 95% interval (resampling readers and cases), the
+    agreement with intervals, the real cases' ceiling and the Turing test's detection rates."""
+    study = reader_study(ws)
+    pool = reading_pool(ws, result)
+    return {"reads": study.reads(readers, selected=pool),
+            "qualitative": study.qualitative_intervals(selected=pool, seed=ws.seed),
+            "agreement": study.agreement_intervals(selected=pool, seed=ws.seed),
+            "ceiling": study.real_ceiling(selected=pool),
+            "turing": study.turing_summary(selected=pool),
+            "detection": study.detection_by_reader(selected=pool)}
 
 
 def leaderboard(ws: Workspace, result: dict) -> dict:
@@ -166,8 +229,17 @@ def leaderboard(ws: Workspace, result: dict) -> dict:
     study = reader_study(ws)
     if not study.is_closed():
         return result
-    qualitative = study.qualitative_scores(selected=reading_selection(result))
-    return add_qualitative(result, qualitative) if qualitative else result
+    pool = reading_pool(ws, result)
+    qualitative = study.qualitative_scores(selected=pool)
+    board = add_qualitative(result, qualitative) if qualitative else result
+    reads = study.reads(selected=pool)
+    intervals = study.qualitative_intervals(selected=pool, seed=ws.seed)
+    for team, s in board["submissions"].items():
+        if team in reads:
+            s["reads"], s["reads_expected"] = reads[team].done, reads[team].expected
+        if team in intervals and intervals[team].low is not None:
+            s["qualitative_ci95"] = [intervals[team].low, intervals[team].high]
+    return board
 
 
 def exportable(ws: Workspace, result: dict) -> dict:
@@ -188,71 +260,31 @@ def sync_reading_pool(ws: Workspace, result: dict) -> None:
     study = reader_study(ws)
     if not study.is_closed():
         try:
-            study.register_items(reading_selection(result))
+            study.register_items(reading_pool(ws, result))
         except ReadingClosedError:
             pass  # closed meanwhile: results follow the selection given to them
-
-
-# --------------------------------------------------------------------------------------- one case
-
-@dataclass(frozen=True)
-class CaseReport:
-    """A generated case against the real set: its nearest real case, and whether it is a copy."""
-
-    nearest_real: str
-    distance: float
-    typical: float          # median real-to-real nearest-neighbour distance
-    alpha: float            # the memorisation threshold the evaluation used
-    backbone: str
-
-    @property
-    def ratio(self) -> float:
-        return self.distance / self.typical
-
-    @property
-    def suspected_copy(self) -> bool:
-        return self.ratio < self.alpha
-
-
-def case_report(result: dict, real: EmbeddingSet, submission: EmbeddingSet, case_id: str) -> CaseReport:
-    """The nearest real case of ``case_id``, judged with the evaluation's own threshold."""
-    index, distance, typical = nearest_real(submission.features[submission.case_ids.index(case_id)], real.features)
-    return CaseReport(real.case_ids[index], float(distance), float(typical),
-                      float(result["settings"]["memorisation_alpha"]), submission.backbone)
-
-
-# ---------------------------------------------------------------------------------------- the map
-
-@dataclass(frozen=True)
-class MapPoints:
-    """Everything drawn on the embedding map, one entry per case, real cases first."""
-
-    features: np.ndarray
-    set_names: list[str]
-    case_ids: list[str]
-    highlighted: np.ndarray   # the K-means-selected cases
-
-    def projection(self, method: str, seed: int, cache_dir: Path, compute: bool = True) -> np.ndarray | None:
-        """The 2D coordinates, from the cache; computed (and stored) only when ``compute``."""
-        from ..projection import cached_projection, project
-
-        coords = cached_projection(self.features, method, seed, cache_dir)
-        if coords is None and compute:
-            coords = project(self.features, method, seed=seed, cache_dir=cache_dir)
-        return coords
-
-
-def map_points(result: dict, embeddings: dict[str, EmbeddingSet], chosen: list[str]) -> MapPoints:
-    """The real set and the ``chosen`` submissions (``embeddings`` holds each set by name)."""
-    sets = [REAL] + [name for name in chosen if name != REAL]
-    set_names = [n for n in sets for _ in range(len(embeddings[n]))]
-    case_ids = [cid for n in sets for cid in embeddings[n].case_ids]
-    selected = {(n, cid) for n in sets[1:] for cid in result["submissions"][n]["selected_cases"]}
-    return MapPoints(np.concatenate([embeddings[n].features for n in sets]), set_names, case_ids,
-                     np.array([(n, c) in selected for n, c in zip(set_names, case_ids)]))
 
 
 def cuda_available() -> bool:
     from ..features.device import resolve_device
 
     return resolve_device("auto") == "cuda"
+
+
+def is_published(ws: Workspace) -> bool:
+    """Whether the workspace has published results (a snapshot whose file is there)."""
+    from ..publish import LATEST_FILE, published_dir
+
+    return (published_dir(ws) / LATEST_FILE).exists()
+
+
+def report_download(ws: Workspace, result: dict) -> tuple[bytes, str]:
+    """The report file the organiser downloads, and its name: the published results when the
+    current evaluation is what was published, else a draft (blinded while reading is open)."""
+    from .. import publish, report
+
+    draft = publish.current_state(ws, result) != "published"
+    snapshot = report.workspace_snapshot(ws, result, draft=draft)
+    return report.render(snapshot), report.report_filename(snapshot)
+
+
