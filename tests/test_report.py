@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gan_eval import publish, report
+from gan_eval.metrics import registry
 from gan_eval.cli import main
 from gan_eval.scoring import leaderboard_rows
 from gan_eval.workspace import service
@@ -266,4 +267,5 @@ def test_statistics_added_later_are_rendered_from_the_json(published):
     good = record["result"]["submissions"]["good"]
     row = re.search(r'<table id="leaderboard-table".*?</table>', html, re.S).group(0)
     assert f'<td data-key="rank_ci95" class="">{good["rank_ci95"][0]}–{good["rank_ci95"][1]}</td>' in row
-    assert "100.0%" in re.search(r'<table id="rank-probabilities".*?</table>', html, re.S).group(0)
+    certain = registry.output("rank_probabilities").format(1.0)  # the registry's one format: "100%"
+    assert certain in re.search(r'<table id="rank-probabilities".*?</table>', html, re.S).group(0)
