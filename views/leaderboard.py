@@ -66,6 +66,21 @@ if warned:
             + ". Read their accuracy against that chance level (the permutation p-value does); a diversity "
               "of 1 is out of reach for them by that margin.")
 
+def rank_tables(teams: list[str], rank: str, interval: str, probabilities: str, pairwise: dict, key: str) -> None:
+    """Rank (95% interval) and P(rank = k) per team, then P(A beats B): what the library computed."""
+    subs = result["submissions"]
+    ranks = pd.DataFrame({
+        "rank (95%)": [f"{subs[t][rank]} ({fmt(interval, subs[t][interval])})" for t in teams],
+        **{f"P(rank {r + 1})": [fmt(probabilities, subs[t][probabilities][r]) for t in teams]
+           for r in range(len(teams))}}, index=teams)
+    st.dataframe(ranks, width="stretch", key=f"{key}-probabilities")
+    beats = pd.DataFrame({b: [None if a == b else fmt("rank_pairwise", pairwise[a][b]) for a in teams] for b in teams},
+                         index=teams)
+    st.caption(f"{registry.output('rank_pairwise').label}, row A against column B: "
+               f"{registry.output('rank_pairwise').help}.")
+    st.dataframe(beats, width="stretch", key=f"{key}-pairwise")
+
+
 st.markdown("#### How sure is the ranking?")
 confidence = result["rank_confidence"]
 teams = sorted(confidence["teams"], key=lambda t: result["submissions"][t]["quantitative_rank"])  # best first
@@ -73,19 +88,15 @@ if teams:
     st.caption(f"{confidence['resamples']} resamples, each keeping a random {confidence['fraction']:.0%} of the real "
                f"cases and of every team's cases ({confidence['scheme']}); every quantitative score recomputed, "
                "FID_max included. Rank shown as reported rank (95% interval).")
-    ranks = pd.DataFrame({
-        "rank (95%)": [f"{result['submissions'][t]['quantitative_rank']} "
-                       f"({fmt('rank_ci95', result['submissions'][t]['rank_ci95'])})" for t in teams],
-        **{f"P(rank {r + 1})": [fmt("rank_probabilities", result["submissions"][t]["rank_probabilities"][r])
-                                 for t in teams]
-           for r in range(len(teams))}}, index=teams)
-    st.dataframe(ranks, width="stretch", key="rank-probabilities")
-    beats = pd.DataFrame({b: [None if a == b else confidence["pairwise"][a][b] for a in teams] for b in teams},
-                         index=teams)
-    st.caption(f"{registry.output('rank_pairwise').label}, row A against column B: "
-               f"{registry.output('rank_pairwise').help}.")
-    st.dataframe(beats.map(lambda p: None if p is None or p != p else fmt("rank_pairwise", p)), width="stretch",
-                 key="rank-pairwise")
+    rank_tables(teams, "quantitative_rank", "rank_ci95", "rank_probabilities", confidence["pairwise"], "rank")
+finalists = sorted((t for t in teams if result["submissions"][t].get("final_rank_probabilities")),
+                   key=lambda t: result["submissions"][t]["rank"])
+if finalists:
+    st.markdown("##### Final score")
+    st.caption("The same half-samples, each paired with a resample of the readers (the same for every team) and of "
+               "each team's rated cases.")
+    rank_tables(finalists, "rank", "final_rank_ci95", "final_rank_probabilities", confidence["final_pairwise"],
+                "final-rank")
 
 floor, spread = result["noise_floor"], result["noise_floor_spread"]
 if floor:
