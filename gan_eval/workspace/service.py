@@ -231,7 +231,8 @@ def leaderboard(ws: Workspace, result: dict) -> dict:
         return result
     pool = reading_pool(ws, result)
     qualitative = study.qualitative_scores(selected=pool)
-    board = add_qualitative(result, qualitative) if qualitative else result
+    # The ratings too: the final score's rank confidence resamples readers and cases.
+    board = add_qualitative(result, qualitative, ratings=study.ratings(selected=pool)) if qualitative else result
     reads = study.reads(selected=pool)
     intervals = study.qualitative_intervals(selected=pool, seed=ws.seed)
     for team, s in board["submissions"].items():
