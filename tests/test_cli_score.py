@@ -53,6 +53,10 @@ def test_prints_leaderboard_and_writes_json(files, tmp_path, capsys):
     assert far["fid"] > good["fid"] and far["fid_score"] == 0.0
     assert len(good["selected_cases"]) == 10 and good["selected_cases"][0].startswith("case_")
     assert f"{good['fid']:.2f}" in printed
+    headings = printed.splitlines()[1].split("  ")
+    headings = [h.strip() for h in headings if h.strip()]
+    assert headings.count("n") == 1 and len(headings) == len(set(headings)), headings
+    assert "final" not in headings and "Reads" not in headings, "no reader-study column before there are scores"
 
 
 def test_same_seed_same_json(files, tmp_path, capsys):

@@ -109,18 +109,18 @@ def _read_qualitative(path: Path) -> dict:
 
 def format_leaderboard(result: dict) -> str:
     """The leaderboard as a text table, headed by the backbone and seed that produced it: one
-    column per table output of the metric registry, in its order and with its decimals (the
-    reader-study columns only once they exist); an interval is one ``low–high`` column."""
+    column per table output of the metric registry that some submission has a value for, in the
+    registry's order and with its decimals; an interval is one ``low–high`` column."""
     from ..metrics import registry
     from ..scoring import leaderboard_rows
 
     rows = leaderboard_rows(result)
-    has_final = any(r["final_score"] is not None for r in rows)
-    reading = {"rank", "final_score", "qualitative_score"}
-    columns = [o for o in registry.outputs() if o.table and (has_final or o.key not in reading)]
-    header = ["submission", "n"] + [o.heading for o in columns]
-    body = [[r["submission"], str(r["n"])] + [o.format(result["submissions"][r["submission"]].get(o.key))
-                                              for o in columns] for r in rows]
+    records = [result["submissions"][r["submission"]] for r in rows]
+    # As the app's tables: a column once some submission has a value in it (the reader study's
+    # once it is folded in); the number of cases is the registry's "n" column.
+    columns = [o for o in registry.outputs() if o.table and any(rec.get(o.key) is not None for rec in records)]
+    header = ["submission"] + [o.heading for o in columns]
+    body = [[r["submission"]] + [o.format(rec.get(o.key)) for o in columns] for r, rec in zip(rows, records)]
     widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
     lines = [
         f"Leaderboard - backbone {result['backbone']} (weights {result['backbone_fingerprint'][:12]}), "

@@ -227,7 +227,7 @@ CHALLENGE_COLUMNS = ("rank", "quantitative_rank", "n", "fid", "fid_ci95", "fid_s
 # the diversity by ~0.0016 and the FID interval's ends by 0.05-0.10 (a bootstrap of 200
 # resamples), so scores get 2 decimals, FID 2 and interval ends 1.
 LEADERBOARD_OUTPUTS = (
-    Output("n", "Cases", 0, "Generated cases scored"),
+    Output("n", "Cases", 0, "Generated cases scored", short="n"),
     Output("rank", "Rank", 0, short="rank", help="By final score, once the reader study is closed", higher_is_better=False),
     Output("quantitative_rank", "Quant. rank", 0, short="quant. rank", help="By quantitative score", higher_is_better=False),
     Output("final_score", "Final", 2, short="final", help="(quantitative + qualitative / 20) / 2", higher_is_better=True),
