@@ -24,6 +24,7 @@ def main() -> None:
     st.set_page_config(page_title="gan_eval · GAN evaluation for liver MRI", page_icon=":material/radiology:",
                        layout="wide", initial_sidebar_state=235)  # a narrow sidebar leaves a projector room
     components.compact_layout()
+    components.linked_zoom()
     ws = state.workspace()
     role = auth.role(ws)
     pages = pages_for(role, published=service.is_published(ws))

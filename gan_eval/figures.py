@@ -114,15 +114,15 @@ def embedding_map(coords: np.ndarray, set_names: list[str], case_ids: list[str],
 
 
 def case_figure(case: Case, windows: list[tuple[float, float]], show_mask: bool, title: str = "",
-                uirevision: str | None = None, height: int = 320,
-                ranges: tuple[tuple[float, float], tuple[float, float]] | None = None) -> go.Figure:
+                uirevision: str | None = None, height: int = 320, zoom_group: str | None = None) -> go.Figure:
     """The three sequences side by side: linked zoom and pan, the pixel value under the pointer,
     an optional lesion outline.
 
     Each panel is a grey heatmap of the raw pixels, windowed by ``windows`` (level, width per
-    sequence) through its colour range, so hovering shows the stored value. ``ranges`` ((x0, x1),
-    (y0, y1) in pixels) zooms the three panels; a box drag selects (dragmode "select") so that the
-    app can keep that zoom for the next case.
+    sequence) through its colour range, so hovering shows the stored value. A box drag zooms,
+    the wheel zooms, a drag with shift pans. ``zoom_group`` goes into ``layout.meta`` with the
+    image size: the app's linked-zoom script (ui/linked_zoom.js) keeps the zoom of a group from
+    one case to the next and across the graphs of that group.
     """
     fig = make_subplots(rows=1, cols=3, subplot_titles=[SEQUENCE_LABELS[s] for s in SEQUENCES],
                         horizontal_spacing=0.012)
@@ -137,23 +137,15 @@ def case_figure(case: Case, windows: list[tuple[float, float]], show_mask: bool,
             yy, xx = np.nonzero(mask_outline(mask))
             fig.add_trace(go.Scattergl(x=xx, y=yy, mode="markers", marker=dict(size=2, color="#f97316"),
                                        hoverinfo="skip", showlegend=False), row=1, col=i + 1)
-        # Heatmaps take no box selection: two invisible corner points make the panel selectable.
-        h, w = image.shape
-        fig.add_trace(go.Scatter(x=[0, w - 1], y=[0, h - 1], mode="markers", marker=dict(opacity=0), hoverinfo="skip",
-                                 showlegend=False), row=1, col=i + 1)
     for i in range(1, 4):
         fig.update_xaxes(visible=False, matches="x", constrain="domain", row=1, col=i)
         fig.update_yaxes(visible=False, matches="y", scaleanchor=f"x{'' if i == 1 else i}", constrain="domain",
-                         row=1, col=i)
-        if ranges:
-            (x0, x1), (y0, y1) = ranges
-            fig.update_xaxes(range=[min(x0, x1), max(x0, x1)], autorange=False, row=1, col=i)
-            fig.update_yaxes(range=[max(y0, y1), min(y0, y1)], autorange=False, row=1, col=i)
-        else:
-            fig.update_yaxes(autorange="reversed", row=1, col=i)
+                         autorange="reversed", row=1, col=i)
+    height_px, width_px = case.images[0].shape
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=50 if title else 24, b=0),
-                      title=html.escape(title) if title else None, dragmode="select", selectdirection="any",
-                      uirevision=uirevision, hovermode="closest", newselection=dict(line=dict(color="#f97316")))
+                      title=html.escape(title) if title else None, dragmode="zoom", uirevision=uirevision,
+                      hovermode="closest",
+                      meta=dict(zoom_group=zoom_group, width=width_px, height=height_px) if zoom_group else None)
     fig.update_annotations(font_size=13)
     return fig
 

@@ -298,15 +298,24 @@ def test_a_selection_of_many_cases_shows_a_clickable_grid_with_counts(small_work
     assert result["submissions"]["good"]["n"] == 40
 
 
-def test_the_viewer_keeps_its_zoom_on_next_and_windows_by_preset(small_workspace):
-    at = open_app(small_workspace, "case_viewer", **{"viewer-zoom": ((8.0, 20.0), (10.0, 30.0))})
+def test_the_viewer_puts_cases_in_one_zoom_group_and_windows_by_preset(small_workspace):
+    # The zoom itself lives in the browser (ui/linked_zoom.js, tested in test_browser.py); the
+    # page must name the group, with each image's size, on the case and on its nearest real case.
+    at = open_app(small_workspace, "case_viewer")
     assert not at.exception
     first = figures(at)[0]
-    assert first["layout"]["xaxis"]["range"] == [8.0, 20.0] and first["layout"]["yaxis3"]["range"] == [30.0, 10.0]
+    real_case = small_workspace.case_set(REAL)[0]
+    height, width = real_case.images[0].shape
+    assert first["layout"]["meta"] == {"zoom_group": "viewer", "width": width, "height": height}
+    assert first["layout"]["dragmode"] == "zoom"
     at = at.button(key="viewer-next").click().run()
-    after = figures(at)[0]
-    assert after["layout"]["title"] != first["layout"]["title"]
-    assert after["layout"]["xaxis2"]["range"] == [8.0, 20.0], "zoom kept on Next"
+    assert figures(at)[0]["layout"]["title"] != first["layout"]["title"]
+    at.selectbox(key="viewer-set").set_value("good")
+    at = at.run()
+    generated, twin = figures(at)
+    assert generated["layout"]["meta"]["zoom_group"] == twin["layout"]["meta"]["zoom_group"] == "viewer"
+    at.selectbox(key="viewer-set").set_value(REAL)
+    at = at.run()
     at.selectbox(key="viewer-preset-all").set_value("Full range")
     at = at.run()
     heatmap = [t for t in figures(at)[0]["data"] if t["type"] == "heatmap"][0]

@@ -257,19 +257,83 @@ def test_the_viewer_keeps_zoom_shows_pixel_values_and_follows_the_arrow_keys(app
     page.mouse.up()
     wait_for_rerun(page)
     graph = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
-    zoomed = graph.evaluate("gd => [1, 2, 3].map(i => gd._fullLayout['xaxis' + (i > 1 ? i : '')].range)")
+    zoomed = graph.evaluate(_RANGES_JS)
     assert zoomed[0] == zoomed[1] == zoomed[2] and zoomed[0][1] - zoomed[0][0] < 40, f"no linked zoom: {zoomed}"
     page.mouse.move(5, 300)
     page.keyboard.press("ArrowRight")
     wait_for_rerun(page)
     assert viewer_title(page) != title, "→ shows the next case"
     graph = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
-    ranges = graph.evaluate("gd => [1, 2, 3].map(i => gd._fullLayout['xaxis' + (i > 1 ? i : '')].range)")
-    assert ranges == zoomed, f"zoom lost on Next: {ranges} instead of {zoomed}"
+    page.wait_for_function("gd => gd._fullLayout && Math.abs(gd._fullLayout.xaxis3.range[0] - %r) < 1e-6"
+                           % zoomed[0][0], arg=graph.element_handle(), timeout=10_000)
+    ranges = graph.evaluate(_RANGES_JS)
+    assert _flat(ranges) == pytest.approx(_flat(zoomed)), f"zoom lost on Next: {ranges} instead of {zoomed}"
+    # The wheel zooms further in and a shift-drag pans; both are kept on Previous too.
+    box = graph.locator(".xy .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    page.wait_for_timeout(600)
+    page.keyboard.down("Shift")
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] * (0.5 - 0.02 * i), box["y"] + box["height"] / 2)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.wait_for_timeout(600)
+    moved = graph.evaluate(_RANGES_JS)
+    assert moved[0] == moved[1] == moved[2], f"wheel zoom or pan not linked: {moved}"
+    assert moved[0][1] - moved[0][0] < zoomed[0][1] - zoomed[0][0] - 1, f"the wheel did not zoom: {moved}"
+    assert moved[0][0] > zoomed[0][0] + 1, f"the shift-drag did not pan: {moved} after {zoomed}"
+    page.mouse.move(5, 300)
     page.keyboard.press("ArrowLeft")
     wait_for_rerun(page)
     assert viewer_title(page) == title
+    graph = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    page.wait_for_function("gd => gd._fullLayout && Math.abs(gd._fullLayout.xaxis3.range[0] - %r) < 1e-6"
+                           % moved[0][0], arg=graph.element_handle(), timeout=10_000)
+    assert _flat(graph.evaluate(_RANGES_JS)) == pytest.approx(_flat(moved)), "wheel zoom and pan lost on Previous"
+    # A double-click resets the zoom, and the next case opens at full view.
+    box = graph.locator(".xy .nsewdrag").first.bounding_box()
+    page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(600)
+    full = graph.evaluate(_RANGES_JS)
+    assert full[0][1] - full[0][0] > 60, f"double-click did not reset the zoom: {full}"
+    page.mouse.move(5, 300)
+    page.keyboard.press("ArrowRight")
+    wait_for_rerun(page)
+    page.wait_for_timeout(600)
+    graph = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    assert graph.evaluate(_RANGES_JS)[0][1] - graph.evaluate(_RANGES_JS)[0][0] > 60, "a reset zoom came back"
     screenshot(page, shots, "case_viewer_zoomed", full_page=True)
+
+
+def test_a_generated_case_and_its_nearest_real_case_zoom_together(app_url, browser_page):
+    page = browser_page
+    page.goto(f"{app_url}/{PAGES['case_viewer'].path}")
+    wait_for_page(page, "case_viewer")
+    box_locator = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("Set", exact=True))
+    box_locator.locator("input").click()
+    page.get_by_role("option").nth(1).click()  # the first submission
+    wait_for_rerun(page)
+    graphs = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    assert graphs.count() == 2, "a generated case is shown beside its nearest real case"
+    box = graphs.nth(0).locator(".xy .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(4):
+        page.mouse.wheel(0, -200)
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(600)
+    fractions = "gd => gd._fullLayout.xaxis.range.map(v => (v + 0.5) / gd.layout.meta.width)"
+    generated, twin = graphs.nth(0).evaluate(fractions), graphs.nth(1).evaluate(fractions)
+    assert generated[1] - generated[0] < 0.8, f"the wheel did not zoom: {generated}"
+    assert twin == pytest.approx(generated), f"the nearest real case did not follow: {twin} vs {generated}"
+
+
+_RANGES_JS = "gd => [1, 2, 3].map(i => gd._fullLayout['xaxis' + (i > 1 ? i : '')].range)"
+
+
+def _flat(ranges: list[list[float]]) -> list[float]:
+    return [value for pair in ranges for value in pair]
 
 
 def test_diagnosis_shows_the_memorised_copies_beside_their_twins(app_url, browser_page, shots):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import streamlit as st
 
@@ -44,6 +45,7 @@ def header(role: Role) -> None:
 _COMPACT_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding: 3.4rem 1.25rem 2rem 1.25rem; }
 [data-testid="stSidebarNavItems"] { padding-top: 0.5rem; }
+.st-key-linked-zoom { display: none; }
 </style>"""
 
 
@@ -167,8 +169,8 @@ def display_controls(key: str, case: Case, container=None) -> Display:
         if not per_sequence:
             manual = [manual[0]] * 3
         st.caption("Presets are percentiles of each image (MRI has no fixed intensity scale). "
-                   "Hover a pixel for its value; drag a box to zoom (kept for the next case), "
-                   "double-click to reset.")
+                   "Hover a pixel for its value; drag a box or turn the wheel to zoom, shift-drag to pan "
+                   "(kept for the next case), double-click to reset.")
     return Display(tuple(presets), tuple(manual), False)
 
 
@@ -178,20 +180,23 @@ def with_mask(display: Display, show: bool) -> Display:
 
 def case_plot(case: Case, display: Display, key: str, title: str = "", height: int = 320,
               zoom_key: str | None = None) -> None:
-    """Three sequences side by side with linked zoom and pan. A box dragged on the images zooms
-    all three and stays from one case to the next (Streamlit redraws a changed figure from
-    scratch, so plotly's own zoom state cannot survive Next); double-click resets it. Cases shown
-    with the same ``zoom_key`` share the zoom."""
-    zoom = f"{zoom_key or key}-zoom"
-    fig_key = f"{key}-fig"
-
-    def remember_zoom() -> None:
-        st.session_state[zoom] = explore.zoom_from_selection(st.session_state[fig_key]["selection"])
-
+    """Three sequences side by side with linked zoom and pan (box, wheel, shift-drag). The zoom
+    stays from one case to the next, and cases shown with the same ``zoom_key`` share it
+    (``linked_zoom``); a double-click resets it."""
     st.plotly_chart(case_figure(case, display.windows(case), display.show_mask and case.masks is not None, title,
-                                uirevision=key, height=height, ranges=st.session_state.get(zoom)),
-                    key=fig_key, on_select=remember_zoom, selection_mode="box",
-                    config={"displaylogo": False, "scrollZoom": True})
+                                uirevision=key, height=height, zoom_group=zoom_key or key),
+                    key=f"{key}-fig", config={"displaylogo": False, "scrollZoom": True})
+
+
+# The browser side of the viewers' zoom (see the file): plotly keeps no zoom across a changed
+# figure, and reports wheel zoom and pan only in the page.
+_LINKED_ZOOM = st.components.v2.component("gan_eval_linked_zoom",
+                                         js=(Path(__file__).parent / "linked_zoom.js").read_text())
+
+
+def linked_zoom() -> None:
+    """Mount the linked-zoom script once per run (it draws nothing; its element is hidden)."""
+    _LINKED_ZOOM(key="linked-zoom", height=0)
 
 
 def case_viewer(case: Case, key: str, title: str = "", mask_toggle: bool = True, height: int = 320) -> Display:

@@ -238,13 +238,3 @@ def missing_for_scoring(ws: Workspace) -> str | None:
     return f"This workspace has no {' and no '.join(w.split(' ', 1)[1] for w in lacks)} yet: add " \
            f"{' and '.join(lacks)} first." if lacks else None
 
-
-def zoom_from_selection(selection: dict) -> tuple[tuple[float, float], tuple[float, float]] | None:
-    """The viewer's zoom, ((x0, x1), (y0, y1)) in pixels, from a plotly box selection as Streamlit
-    returns it (``selection["box"]``); None (the whole image) when there is no box or an empty one."""
-    for box in selection.get("box") or []:
-        xs, ys = box.get("x") or [], box.get("y") or []
-        if len(xs) == 2 and len(ys) == 2 and xs[0] != xs[1] and ys[0] != ys[1]:
-            return (float(min(xs)), float(max(xs))), (float(min(ys)), float(max(ys)))
-    return None
-
