@@ -72,6 +72,18 @@ def test_leaderboard_matches_the_library(small_workspace):
     assert "efficientnet-lite0" in texts(at)
 
 
+def test_the_map_previews_the_hovered_case_and_ignores_a_pair_naming_no_case(small_workspace):
+    # The pair comes from the page's script (tested in a real browser in test_browser.py): any
+    # strings a client sends must show nothing rather than fail or reach a file.
+    case_id = small_workspace.case_set("good").ids[2]
+    at = open_app(small_workspace, "embedding_map", **{"map-hovered": ("good", case_id)})
+    assert not at.exception and f"Under the pointer: **good / {case_id}**" in texts(at)
+    for forged in (("good", "../../workspace.json"), ("nope", case_id)):
+        at = open_app(small_workspace, "embedding_map", **{"map-hovered": forged})
+        assert not at.exception and "Under the pointer" not in texts(at)
+        assert "Rest the pointer on a point to preview it here" in texts(at)
+
+
 def test_map_selection_opens_the_viewer_with_nearest_real_case(small_workspace):
     result = evaluate_workspace(small_workspace)
     case_id = result["submissions"]["memorized"]["selected_cases"][0]

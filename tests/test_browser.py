@@ -214,6 +214,20 @@ def test_clicking_an_ordinary_point_opens_exactly_that_case(app_url, browser_pag
     _check_click_opens(page, most_isolated_point(points, diamond=False), shots, "embedding_map_point")
 
 
+def test_resting_the_pointer_on_a_point_previews_that_case(app_url, browser_page, shots):
+    page = browser_page
+    points = _open_map(page, app_url)
+    panel = page.locator(".st-key-map-hover-preview")
+    for target in (most_isolated_point(points, diamond=False), most_isolated_point(points, ("real",), diamond=False)):
+        page.mouse.move(target["x"], target["y"])
+        heading = panel.get_by_text(f"Under the pointer: {target['set']} / {target['case']}", exact=True)
+        heading.wait_for(timeout=SELECTION_TIMEOUT_MS)
+        panel.locator("img").wait_for(timeout=SELECTION_TIMEOUT_MS)  # the case's three sequences
+        assert panel.locator("img").count() == 1
+    assert not page.get_by_role("button", name=re.compile(r"^Open ")).count(), "hovering selects nothing"
+    screenshot(page, shots, "embedding_map_hover_preview")
+
+
 def test_a_box_selection_shows_a_clickable_gallery_with_counts_per_team(app_url, browser_page, shots):
     page = browser_page
     points = _open_map(page, app_url)

@@ -45,7 +45,7 @@ def header(role: Role) -> None:
 _COMPACT_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding: 3.4rem 1.25rem 2rem 1.25rem; }
 [data-testid="stSidebarNavItems"] { padding-top: 0.5rem; }
-.st-key-linked-zoom { display: none; }
+[class*="st-key-script-"] { display: none; }
 </style>"""
 
 
@@ -188,15 +188,36 @@ def case_plot(case: Case, display: Display, key: str, title: str = "", height: i
                     key=f"{key}-fig", config={"displaylogo": False, "scrollZoom": True})
 
 
-# The browser side of the viewers' zoom (see the file): plotly keeps no zoom across a changed
-# figure, and reports wheel zoom and pan only in the page.
+# Scripts that run in the page and draw nothing (see each file). Their elements are hidden by
+# _COMPACT_CSS through the "script-" prefix of their keys.
 _LINKED_ZOOM = st.components.v2.component("gan_eval_linked_zoom",
                                          js=(Path(__file__).parent / "linked_zoom.js").read_text())
+_HOVER_PREVIEW = st.components.v2.component("gan_eval_hover_preview",
+                                           js=(Path(__file__).parent / "hover_preview.js").read_text())
+HOVER_DELAY_MS = 250  # the pointer rests this long on a point before its preview is asked for
 
 
 def linked_zoom() -> None:
-    """Mount the linked-zoom script once per run (it draws nothing; its element is hidden)."""
-    _LINKED_ZOOM(key="linked-zoom", height=0)
+    """Mount the viewers' linked-zoom script once per run: plotly keeps no zoom across a changed
+    figure, and reports wheel zoom and pan only in the page."""
+    _LINKED_ZOOM(key="script-linked-zoom", height=0)
+
+
+def hovered_point(chart_key: str, key: str) -> tuple[str, str] | None:
+    """The (set, case id) of the last point of the chart keyed ``chart_key`` that the pointer
+    rested on, or None. Call it inside a fragment: a new point reruns only that fragment. The
+    pair comes from the browser: check it names a case before using it."""
+    shown = st.session_state.get(key)
+
+    def remember() -> None:
+        hovered = st.session_state[f"script-{key}"].get("hovered")
+        if isinstance(hovered, list) and len(hovered) == 2 and all(isinstance(v, str) for v in hovered):
+            st.session_state[key] = (hovered[0], hovered[1])
+
+    _HOVER_PREVIEW(key=f"script-{key}", height=0, on_hovered_change=remember,
+                   data={"chart_class": f"st-key-{chart_key}", "delay_ms": HOVER_DELAY_MS,
+                         "shown": "\u0000".join(shown) if shown else None})
+    return st.session_state.get(key)
 
 
 def case_viewer(case: Case, key: str, title: str = "", mask_toggle: bool = True, height: int = 320) -> Display:

@@ -52,7 +52,7 @@ map_col, side = st.columns([5, 2])
 with map_col:
     st.plotly_chart(figure, on_select=remember_selection, selection_mode=("points", "box", "lasso"), key="map-chart",
                     config={"displaylogo": False, "scrollZoom": True})
-    st.caption(f"Backbone **{result['backbone']}**. Hover a point for its case; click one to preview it here; "
+    st.caption(f"Backbone **{result['backbone']}**. Rest the pointer on a point to preview it; click one to keep it; "
                "box or lasso select (chart toolbar) for a gallery below. Circled: your selection.")
 
 
@@ -60,6 +60,22 @@ def open_case(set_name: str, case_id: str) -> None:
     st.session_state["viewer_case"] = (set_name, case_id)
     st.switch_page("views/case_viewer.py")
 
+
+@st.fragment
+def hover_preview() -> None:
+    """The case under the pointer; a new one reruns only this panel."""
+    hovered = components.hovered_point("map-chart", key="map-hovered")
+    rows = explore.selected_rows(points, [hovered]) if hovered else []
+    if not rows:  # nothing yet, or a pair from the browser that names no case on the map
+        st.caption("Rest the pointer on a point to preview it here; click it to keep it below.")
+        return
+    set_name, case_id = hovered
+    st.markdown(f"Under the pointer: **{components.text(set_name)} / {components.text(case_id)}**")
+    st.image(components.thumbnail(state.case_set(ws, set_name).by_id(case_id), 90), width="stretch")
+
+
+with side, st.container(key="map-hover-preview", border=True):
+    hover_preview()
 
 with side, st.container(key="map-preview"):
     if picked:
@@ -76,7 +92,7 @@ with side, st.container(key="map-preview"):
             st.session_state["map-selection"] = []
             st.rerun()
     else:
-        st.info("Click a point to preview its three sequences here.")
+        st.info("Click a point to keep it here, with a button that opens it in the case viewer.")
 
 if len(picked) > 1:
     counts = explore.selection_counts(picked, [REAL, *chosen])
