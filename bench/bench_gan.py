@@ -22,6 +22,15 @@
         The cost of the baseline's live metrics at the default settings (every 250 steps, 100
         cases): the same run with and without them, and each evaluation's own seconds, as a
         fraction of the training time.
+
+    python bench/bench_gan.py lesions [--steps 3000] [--resolution 64] [--threads 1] [--set KEY=VALUE ...]
+        Lesion variation (issue 15 item 4): train one run with the default settings, changed by
+        --set (TrainConfig fields, e.g. --set lesion_std=0), on the demo real set (91 phantom
+        cases), then score n exported cases: spread of lesion centroids and sizes against the real
+        set's (gan_eval.lesions), two-sample Kolmogorov-Smirnov tests on the centroid row, column
+        and size, lesion fraction, FID, KID, 1-NN accuracy and the per-pixel spread. The live
+        metrics' curve of the lesion ratios is printed too. One JSON line per run is appended to
+        --out/results.jsonl; the run and its sample grid stay in --out/NAME.
 """
 
 from __future__ import annotations
@@ -189,6 +198,84 @@ def live_metrics(args: argparse.Namespace) -> None:
               f"run to run, {times['with'] / times['without'] - 1:+.1%} (step 0 included)")
 
 
+def _setting(text: str) -> tuple[str, object]:
+    """KEY=VALUE of --set, the value read as JSON when it parses (numbers, true/false), else a string."""
+    import json
+
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def pixel_spread(images) -> float:
+    """Per-pixel standard deviation across cases of the three sequences, in [0, 1] units, averaged."""
+    return float(((images[:, :3] + 1) / 2).std(dim=0).mean())
+
+
+def lesions(args: argparse.Namespace) -> None:
+    import json
+
+    from scipy.stats import ks_2samp
+
+    from gan_eval.api import Evaluator
+    from gan_eval.features.embed import embed_cases
+    from gan_eval.gan.data import cases_to_tensor
+    from gan_eval.gan.runs import read_metrics
+    from gan_eval.lesions import case_lesions, lesion_spread
+
+    torch.set_num_threads(args.threads)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    settings = dict(_setting(text) for text in args.set)
+    name = args.name or ("_".join(f"{k}={v}" for k, v in settings.items()) or "default") + f"_{args.resolution}"
+    run_dir = out / name
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    real = make_cases(91, seed=0, size=max(128, args.resolution))
+    Evaluator(real, cache=out / "cache")  # the real set's features in the live metrics' cache
+    config = TrainConfig.from_dict({**TrainConfig(resolution=args.resolution, steps=args.steps, seed=args.seed,
+                                                  checkpoint_every=NEVER, cache_dir=str(out / "cache")).to_dict(),
+                                    **settings})
+    started = time.perf_counter()
+    train(run_dir, config, cases=real)
+    minutes = (time.perf_counter() - started) / 60
+    curve = [(line["step"], line.get("lesion_position_ratio"), line.get("lesion_size_ratio"))
+             for line in read_metrics(run_dir)]
+
+    real_features = embed_cases(real, name="real", cache=False).features
+    scores = fid_against(real_features, run_dir, args.n, out, name)
+    generated = list(read_cases(out / f"{name}.zip")[0])
+    real_geometry, geometry = case_lesions(real), case_lesions(generated)
+    spreads = lesion_spread(real_geometry, geometry)
+    tests = {}
+    for label, ours, theirs in (("row", geometry.centroids[:, 0], real_geometry.centroids[:, 0]),
+                                ("column", geometry.centroids[:, 1], real_geometry.centroids[:, 1]),
+                                ("size", geometry.sizes, real_geometry.sizes)):
+        test = ks_2samp(ours[geometry.has_lesion], theirs[real_geometry.has_lesion])
+        tests[f"ks_{label}"], tests[f"ks_{label}_p"] = float(test.statistic), float(test.pvalue)
+    result = {"name": name, "settings": settings, "resolution": args.resolution, "steps": args.steps,
+              "seed": args.seed, "threads": torch.get_num_threads(), "minutes": minutes, "n": args.n, **scores,
+              **spreads, **tests,
+              "pixel_spread": pixel_spread(cases_to_tensor(generated, args.resolution)[0]),
+              "pixel_spread_real": pixel_spread(cases_to_tensor(real, args.resolution)[0]), "curve": curve}
+    shutil.copy(latest_sample(run_dir), out / f"{name}_samples.png")
+    with open(out / "results.jsonl", "a") as f:
+        f.write(json.dumps(result) + "\n")
+    print(f"{name}: {args.steps} steps at {args.resolution}² in {minutes:.1f} min, {torch.get_num_threads()} "
+          f"thread(s); {args.n} cases; {_load()}")
+    print(f"  lesion position ratio {spreads['lesion_position_ratio']:.3f}, size ratio "
+          f"{spreads['lesion_size_ratio']:.3f}, lesion fraction {spreads['lesion_fraction']:.3f} "
+          f"(real {spreads['lesion_fraction_real']:.3f})")
+    print("  KS statistic (p): " + ", ".join(f"{k} {tests[f'ks_{k}']:.3f} ({tests[f'ks_{k}_p']:.2g})"
+                                             for k in ("row", "column", "size")))
+    print(f"  FID {scores['fid']:.1f}, KID {scores['kid']:.4f}, 1-NN accuracy {scores['accuracy']:.3f}; per-pixel "
+          f"spread {result['pixel_spread']:.3f} (real {result['pixel_spread_real']:.3f})")
+    print("  live metrics (step: position, size ratio): " + ", ".join(
+        f"{step}: {p:.2f}, {q:.2f}" for step, p, q in curve if p is not None and q is not None))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode")
@@ -212,8 +299,19 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--resolution", type=int, default=64, choices=(64, 128))
     p.add_argument("--threads", type=int, default=1)
+    p = sub.add_parser("lesions")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--resolution", type=int, default=64, choices=(32, 64, 128))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--n", type=int, default=1000, help="exported cases scored at the end")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig setting")
+    p.add_argument("--name", help="run name (default: from the settings)")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "lesions")
     args = parser.parse_args()
-    if args.mode == "experiment":
+    if args.mode == "lesions":
+        lesions(args)
+    elif args.mode == "experiment":
         experiment(args)
     elif args.mode == "score-memory":
         score_memory(args)

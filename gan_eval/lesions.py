@@ -82,9 +82,9 @@ def case_lesions(cases: Iterable[Case]) -> LesionGeometry | None:
 
 def _spread(values: np.ndarray) -> float | None:
     """Root-mean-square distance to the mean of ``values`` (rows: points); None under two points."""
-    values = values.reshape(len(values), -1)
-    if len(values) < 2:
+    if len(values) < 2:  # before the reshape, which fails on no points at all
         return None
+    values = values.reshape(len(values), -1)
     return float(np.sqrt(((values - values.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 

@@ -210,6 +210,13 @@ def test_lesion_geometry_and_spread():
     assert case_lesions([Case("a", np.ones((3, 4, 4)))]) is None
 
 
+def test_lesion_spread_of_a_set_without_any_lesion_is_undefined_not_an_error():
+    real = lesion_geometry(np.eye(6, dtype=np.uint8)[None].repeat(2, axis=0))
+    spread = lesion_spread(real, lesion_geometry(np.zeros((4, 6, 6), dtype=np.uint8)))
+    assert spread["lesion_fraction"] == 0
+    assert spread["lesion_position_spread"] is None and spread["lesion_position_ratio"] is None
+
+
 def test_import_gan_eval_loads_neither_numpy_nor_torch_until_the_api_is_used():
     code = ("import sys, gan_eval; assert 'numpy' not in sys.modules and 'torch' not in sys.modules; "
             "gan_eval.Evaluator, gan_eval.Tracker; assert 'torch' not in sys.modules; print(sorted(gan_eval.__all__))")

@@ -24,8 +24,9 @@ from gan_eval.gan import (TrainConfig, latest_sample, list_runs, list_samples, r
 from gan_eval.gan.data import cases_to_tensor
 from gan_eval.gan.diffaugment import FILL, cutout, diff_augment, translate
 from gan_eval.gan.export import generate, generate_cases, load_generator
-from gan_eval.gan.runs import (CHECKPOINT, METRICS, STATUS, STOP, append_json_line, best_step, generator_path,
-                               page_is_stale, read_metrics, write_json_atomic)
+from gan_eval.gan.runs import (CHECKPOINT, CONFIG, METRICS, STATUS, STOP, append_json_line, best_step,
+                               generator_path, page_is_stale, read_config, read_metrics, write_json_atomic)
+from gan_eval.gan.model import Discriminator, Generator, lesion_spread
 from gan_eval.gan.train import METRICS_SEED_OFFSET, SAMPLE_ROWS, mode_seeking_penalty, train
 from gan_eval.phantom import make_cases
 
@@ -222,6 +223,49 @@ def test_mode_seeking_penalty_punishes_collapse_and_pushes_cases_apart():
     assert distance(images) > before
 
 
+def _lesion_batch(shifts: list[int], radii: list[int] | None = None, res: int = 32) -> torch.Tensor:
+    """Cases of one (random) anatomy whose masks are discs moved right by ``shifts`` pixels."""
+    rows, cols = torch.meshgrid(torch.arange(res), torch.arange(res), indexing="ij")
+    images = torch.rand(len(shifts), 4, res, res, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    for i, shift in enumerate(shifts):
+        disc = (rows - 12) ** 2 + (cols - 10 - shift) ** 2 <= (radii[i] if radii else 3) ** 2
+        images[i, 3] = disc.float() * 2 - 1
+    return images
+
+
+def test_lesion_spread_is_zero_for_one_placement_and_grows_with_variety():
+    assert lesion_spread(_lesion_batch([0, 0, 0, 0])) == 0
+    near, far = lesion_spread(_lesion_batch([0, 1, 2, 3])), lesion_spread(_lesion_batch([0, 6, 12, 18]))
+    assert 0 < near < far
+    assert lesion_spread(_lesion_batch([0, 0, 0, 0], radii=[1, 2, 3, 4])) > 0  # sizes vary, not places
+
+
+def test_discriminator_reads_the_lesion_spread_of_the_unaugmented_batch():
+    torch.manual_seed(0)
+    collapsed, varied = _lesion_batch([0, 0, 0, 0]), _lesion_batch([0, 4, 8, 12])
+    # eval(): spectral norm's power iteration would change the weights between calls
+    with_spread, without = Discriminator(32, 4, 8, lesion_std=10.0).eval(), Discriminator(32, 4, 8).eval()
+    assert not torch.allclose(with_spread(collapsed, collapsed), with_spread(collapsed, varied))
+    assert torch.equal(without(collapsed, collapsed), without(collapsed, varied))
+    assert Discriminator(32, 3, 8, lesion_std=10.0).lesion_std == 0.0  # no masks, no lesion spread
+    assert torch.equal(with_spread(varied), with_spread(varied, varied))  # default: the input itself
+
+    # The generator gets a gradient through the spread of its own (unaugmented) lesions.
+    G = Generator(32, 4, z_dim=16, width=8)
+    fake = G(torch.randn(4, 16))
+    with_spread(fake.detach(), fake).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
+
+
+def test_runs_saved_before_lesion_std_read_as_without_it(tmp_path):
+    write_json_atomic(tmp_path / CONFIG, {**TINY.to_dict(), "lesion_std": 3.0})
+    assert read_config(tmp_path)["lesion_std"] == 3.0
+    config = TINY.to_dict()
+    del config["lesion_std"]
+    write_json_atomic(tmp_path / CONFIG, config)
+    assert read_config(tmp_path)["lesion_std"] == 0.0
+
+
 def test_runs_saved_before_mode_seeking_resume_without_it(tmp_path, cases):
     """An older run's config.json has no mode_seeking: resuming it must not switch the term on."""
     old, straight = tmp_path / "old", tmp_path / "straight"
@@ -256,6 +300,8 @@ def test_config_rejects_bad_settings():
         TrainConfig.from_dict({"stpes": 3})
     with pytest.raises(ValueError, match="mode_seeking must be >= 0"):
         TrainConfig(mode_seeking=-0.1)
+    with pytest.raises(ValueError, match=r"^TrainConfig: lesion_std must be >= 0, got -1.0$"):
+        TrainConfig(lesion_std=-1.0)
     with pytest.raises(ValueError, match="mode_seeking compares pairs .* batch_size >= 2"):
         TrainConfig(batch_size=1)
     assert TrainConfig(batch_size=1, mode_seeking=0.0).batch_size == 1

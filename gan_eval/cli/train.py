@@ -25,6 +25,7 @@ SETTINGS = {
     "width": (int, "network channels at 64x64 (compute grows with its square)"),
     "r1_gamma": (float, "R1 penalty weight (0: spectral norm only)"),
     "mode_seeking": (float, "weight of the mode-seeking term against collapse (0: off)"),
+    "lesion_std": (float, "scale of the discriminator's lesion-spread statistic against lesion collapse (0: off)"),
     "sample_every": (int, "steps between sample grids"),
     "checkpoint_every": (int, "steps between checkpoints"),
     "log_every": (int, "steps between log lines"),

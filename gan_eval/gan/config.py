@@ -32,6 +32,12 @@ class TrainConfig:
     ema_decay: float = 0.999
     r1_gamma: float = 0.0               # R1 penalty weight on real inputs; 0 = spectral norm only
     mode_seeking: float = 0.01          # weight of the mode-seeking term (MSGAN); 0 = off
+    # D's minibatch std of the lesion mask, before augmentation, times this (model.Discriminator);
+    # 0 = off. DiffAugment hid lesion collapse from D: without mode seeking every lesion went to one
+    # place (position spread 0.60 of the real set's, 64x64, 1500 steps), with scale 10 0.95 at the
+    # same FID. 10 overshoots at 128x128 (position 2.1, stray mask blobs); 3 gave 0.87 / 1.24 at
+    # 64 / 128 (before 0.86 / 0.82), KID 0.394 / 0.404 (before 0.414 / 0.413). bench/RESULTS.md
+    lesion_std: float = 3.0
     seed: int = 0
     device: str = "auto"
     sample_every: int = 250
@@ -67,7 +73,7 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1 and 0 <= self.ema_decay < 1):
             raise ValueError("TrainConfig: beta1, beta2 and ema_decay must lie in [0, 1)")
-        for name in ("r1_gamma", "mode_seeking"):
+        for name in ("r1_gamma", "mode_seeking", "lesion_std"):
             if getattr(self, name) < 0:
                 raise ValueError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
         if self.mode_seeking > 0 and self.batch_size < 2:

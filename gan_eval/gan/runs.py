@@ -242,7 +242,7 @@ def best_step(run_dir: str | Path, metric: str) -> dict | None:
 
 
 # Settings added after runs were first saved, with the value that reproduces those older runs.
-SETTINGS_ADDED_LATER = {"mode_seeking": 0.0, "metrics_every": 0}
+SETTINGS_ADDED_LATER = {"mode_seeking": 0.0, "metrics_every": 0, "lesion_std": 0.0}
 
 
 def read_config(run_dir: str | Path) -> dict:

@@ -1,7 +1,8 @@
 """Train the baseline GAN on a few dozen real cases. Reads top to bottom, nanoGPT style.
 
 Hinge loss, a spectrally normalised discriminator (optionally an R1 penalty), DiffAugment on
-every discriminator input, a mode-seeking term against collapse, Adam with two time scales, and
+every discriminator input, a mode-seeking term against collapse, a minibatch std of the lesion
+mask that the discriminator reads before augmentation, Adam with two time scales, and
 an exponential moving average of the generator that is used for every sample and for export.
 All randomness after initialisation comes from one CPU ``torch.Generator`` saved in the
 checkpoint, so a resumed run continues exactly where it stopped (same batches, latents and
@@ -132,7 +133,8 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
 
         torch.manual_seed(config.seed)
         G = Generator(config.resolution, channels, config.z_dim, config.width).to(dev, memory_format=CHANNELS_LAST)
-        D = Discriminator(config.resolution, channels, config.width).to(dev, memory_format=CHANNELS_LAST)
+        D = Discriminator(config.resolution, channels, config.width, config.lesion_std).to(
+            dev, memory_format=CHANNELS_LAST)
         G_ema = copy.deepcopy(G).requires_grad_(False)
         opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2))
         opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=(config.beta1, config.beta2))
@@ -191,9 +193,10 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
             # Discriminator: hinge loss on augmented real and fake images. Two passes, not one on
             # the concatenation: the minibatch-std layer must see a real batch and a fake batch
             # apart, or a batch of identical fakes hides among the reals' spread.
+            # D also reads each batch before augmentation, for its lesion spread (model.Discriminator).
             real_input = diff_augment(real_batch, policy, rng).requires_grad_(config.r1_gamma > 0)
-            real_logits = D(real_input)
-            fake_logits = D(diff_augment(fake.detach(), policy, rng))
+            real_logits = D(real_input, real_batch)
+            fake_logits = D(diff_augment(fake.detach(), policy, rng), fake.detach())
             loss_d = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
             if config.r1_gamma > 0:  # R1: penalise the gradient on (augmented) real images
                 (grad,) = torch.autograd.grad(real_logits.sum(), real_input, create_graph=True)
@@ -205,7 +208,7 @@ def train(run_dir: str | Path, config: TrainConfig | None = None, *, cases: Sequ
 
             # Generator: fool the updated discriminator with the same fakes, augmented anew.
             D.requires_grad_(False)
-            loss_g = -D(diff_augment(fake, policy, rng)).mean()
+            loss_g = -D(diff_augment(fake, policy, rng), fake).mean()
             if config.mode_seeking > 0:
                 loss_g = loss_g + config.mode_seeking * mode_seeking_penalty(fake, z)
             opt_g.zero_grad(set_to_none=True)
