@@ -266,6 +266,29 @@ def test_runs_saved_before_lesion_std_read_as_without_it(tmp_path):
     assert read_config(tmp_path)["lesion_std"] == 0.0
 
 
+def test_a_discriminator_saved_in_the_one_sequence_layout_loads_with_the_same_logits():
+    """Before the lesion spread, D's layers down to 4x4, the minibatch std and the last conv were
+    one ``features`` sequence: such a checkpoint (written here by renaming the keys back) loads."""
+    from gan_eval.gan.model import Discriminator
+
+    torch.manual_seed(0)
+    saved = Discriminator(32, 4, 8)
+    split = len(saved.down)
+    old_layout = {}
+    for key, value in saved.state_dict().items():
+        part, index, rest = key.split(".", 2) if key.count(".") >= 2 else (key, None, None)
+        if part == "down":
+            key = f"features.{index}.{rest}"
+        elif part == "features":
+            key = f"features.{int(index) + split}.{rest}"
+        old_layout[key] = value
+    assert any(k.startswith(f"features.{split}.") for k in old_layout) and not any(k.startswith("down.") for k in old_layout)
+    loaded = Discriminator(32, 4, 8)
+    loaded.load_state_dict(old_layout)
+    x = torch.randn(4, 4, 32, 32)
+    assert torch.equal(loaded.eval()(x), saved.eval()(x))
+
+
 def test_runs_saved_before_mode_seeking_resume_without_it(tmp_path, cases):
     """An older run's config.json has no mode_seeking: resuming it must not switch the term on."""
     old, straight = tmp_path / "old", tmp_path / "straight"

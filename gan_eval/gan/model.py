@@ -100,6 +100,20 @@ class Discriminator(nn.Module):
         self.down = nn.Sequential(*layers, MinibatchStd())
         self.features = nn.Sequential(spectral_norm(nn.Conv2d(ch[4] + extra, ch[4], 3, padding=1)), nn.LeakyReLU(0.2))
         self.head = spectral_norm(nn.Linear(ch[4] * 4 * 4, 1))
+        self._register_load_state_dict_pre_hook(self._read_one_sequence_checkpoint)
+
+    def _read_one_sequence_checkpoint(self, state: dict, prefix: str, *_) -> None:
+        """Checkpoints written before the lesion spread held ``down`` and ``features`` as one
+        ``features`` sequence; rename their keys, so that those runs still resume."""
+        split = len(self.down)
+        old = [k for k in state if k.startswith(f"{prefix}features.")
+               and int(k[len(prefix) + len("features."):].split(".")[0]) >= len(self.features)]
+        if not old:
+            return
+        for key in [k for k in state if k.startswith(f"{prefix}features.")]:
+            index, rest = key[len(prefix) + len("features."):].split(".", 1)
+            target = f"down.{index}" if int(index) < split else f"features.{int(index) - split}"
+            state[f"{prefix}{target}.{rest}"] = state.pop(key)
 
     def forward(self, x: torch.Tensor, unaugmented: torch.Tensor | None = None) -> torch.Tensor:
         """One real/fake logit per image of ``x``; ``unaugmented`` is the batch before augmentation
