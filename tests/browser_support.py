@@ -177,8 +177,15 @@ def wait_for_rerun(page) -> None:
 def choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox labelled ``label``."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
-    box.locator("input").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    for attempt in range(3):  # a click during a page's last redraw may open no list: click again
+        box.locator("input").click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
     page.evaluate("document.activeElement.blur()")  # no focus ring left on the box
     wait_for_rerun(page)
 

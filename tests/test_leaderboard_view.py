@@ -33,6 +33,12 @@ def test_rank_confidence_and_noise_floor_as_the_library_computed_them(small_work
     assert ranks.index[0] == best
     assert ranks.loc[best, "rank (95%)"] == f"{s['quantitative_rank']} ({s['rank_ci95'][0]}–{s['rank_ci95'][1]})"
     assert ranks.loc[best, "P(rank 1)"] == registry.output("rank_probabilities").format(s["rank_probabilities"][0])
+    beats = next(t for t in tables if set(t.columns) == set(t.index) and best in t.columns)
+    other = next(n for n in beats.index if n != best)
+    assert beats.loc[best, best] == registry.MISSING, "a team against itself shows the missing mark, not None"
+    assert beats.loc[best, other] == registry.output("rank_pairwise").format(
+        result["rank_confidence"]["pairwise"][best][other])
+    assert not any(t.isna().any().any() for t in tables if t.dtypes.eq(object).all()), "a text table shows None"
     floor = next(t for t in tables if "FID" in t.columns and "KID" in t.columns)
     fid = registry.output("fid")
     assert floor.loc["real vs real", "FID"] == (f"{fid.format(result['noise_floor']['fid'])} ± "

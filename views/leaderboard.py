@@ -74,7 +74,8 @@ def rank_tables(teams: list[str], rank: str, interval: str, probabilities: str, 
         **{f"P(rank {r + 1})": [fmt(probabilities, subs[t][probabilities][r]) for t in teams]
            for r in range(len(teams))}}, index=teams)
     st.dataframe(ranks, width="stretch", key=f"{key}-probabilities")
-    beats = pd.DataFrame({b: [None if a == b else fmt("rank_pairwise", pairwise[a][b]) for a in teams] for b in teams},
+    beats = pd.DataFrame({b: [registry.MISSING if a == b else fmt("rank_pairwise", pairwise[a][b]) for a in teams]
+                          for b in teams},
                          index=teams)
     st.caption(f"{registry.output('rank_pairwise').label}, row A against column B: "
                f"{registry.output('rank_pairwise').help}.")

@@ -161,7 +161,8 @@ def compute_maps(points: MapPoints, seed: int, cache_dir: Path, methods=BACKGROU
 # stays beside the diversity it defines; qualitative and final scores join once reading is closed.
 _CHALLENGE_TABLE = ("n", "fid", "fid_score", "loo_accuracy", "diversity_score", "quantitative_score",
                     "qualitative_score", "final_score")
-_GROUP_TITLES = {"fid": "FID interval", "diversity": "1-NN accuracy in detail", "kid": "KID",
+_GROUP_TITLES = {"fid": "FID interval", "fid_matched": "FID at one common size, and FD∞",
+                 "diversity": "1-NN accuracy in detail", "kid": "KID",
                  "prdc": "Precision, recall, density, coverage", "memorisation": "Memorisation",
                  "consistency": "Cross-sequence consistency", "ranks": "Ranks",
                  "reading": "Qualitative score's 95% interval (readers and cases resampled)",
