@@ -12,7 +12,7 @@ from gan_eval.figures import case_figure, embedding_map
 from gan_eval.phantom import make_cases
 from gan_eval.render import WINDOW_PRESETS, intensity_range, percentile_window, preset_window
 from gan_eval.scoring import leaderboard_rows
-from gan_eval.workspace import REAL, Workspace, service
+from gan_eval.workspace import REAL, Workspace
 from gan_eval.workspace import staged
 from gan_eval.workspace import explore
 

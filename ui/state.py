@@ -19,7 +19,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_eval.cache import EmbeddingCache
 from gan_eval.evaluation import embed_set
 from gan_eval.jobs import Job, JobBoard
 from gan_eval.metrics import registry
@@ -148,9 +147,7 @@ def evaluation_job(ws: Workspace, wait_s: float = 5.0) -> Job:
 
 def _start_maps(ws: Workspace, result: dict) -> Job:
     def work(report):
-        embeddings = {name: embed_set(ws, name) for name in [REAL, *result["submissions"]]}
-        explore.compute_maps(explore.all_map_points(result, embeddings), ws.seed,
-                             EmbeddingCache(ws.cache_dir).projections_dir, progress=report)
+        explore.compute_workspace_maps(ws, result, progress=report)
     return _BOARD.start(f"maps:{ws.root}:{result['metrics_version']}:{sorted(result['submissions'])}", "maps", work)
 
 

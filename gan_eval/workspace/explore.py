@@ -155,6 +155,16 @@ def compute_maps(points: MapPoints, seed: int, cache_dir: Path, methods=BACKGROU
         progress(len(methods), len(methods), "maps ready")
 
 
+def compute_workspace_maps(ws: Workspace, result: dict, progress: Progress | None = None) -> None:
+    """Every map of a scored workspace's sets (``compute_maps``), into its projection cache."""
+    from ..cache import EmbeddingCache
+    from ..evaluation import embed_set
+
+    embeddings = {name: embed_set(ws, name) for name in [REAL, *result["submissions"]]}
+    compute_maps(all_map_points(result, embeddings), ws.seed, EmbeddingCache(ws.cache_dir).projections_dir,
+                 progress=progress)
+
+
 # --------------------------------------------------------------- the leaderboard's columns
 
 # The challenge table: what the jury ranks by, narrow enough for a 1024 px screen. The accuracy
