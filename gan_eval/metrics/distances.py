@@ -27,6 +27,8 @@ to rounding, not to the last bit (BLAS sums a product's terms in an order that d
 shapes), so a decision never compares two numbers from two computations where exact arithmetic
 ties them: each point's comparisons read its own row of one block, and the 1-NN protocol leaves
 out the batch-mates that are copies of a real case (``batched_nn``), the one tie between blocks.
+Distinct points at exactly equal distances, whose 1-NN ties rounding decides in either case,
+can then be decided the other way (lattice data; PRDC recomputes them exactly, as above).
 """
 
 from __future__ import annotations
