@@ -15,3 +15,12 @@ def small_workspace(tmp_path_factory):
     ws = open_demo_workspace(tmp_path_factory.mktemp("home") / "jury-ws", **SMALL_DEMO)
     evaluate_workspace(ws)
     return ws
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 4 KB in every computation done a block of rows at a time (``metrics.distances``),
+    so that a small test set takes many of them."""
+    from gan_eval.metrics import distances
+
+    monkeypatch.setattr(distances, "BLOCK_BYTES", 4096)

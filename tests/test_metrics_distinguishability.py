@@ -8,6 +8,7 @@ from scipy import stats
 
 from gan_eval.metrics.chance import chance_accuracy
 from gan_eval.metrics.distinguishability import distinguishability
+from gan_eval.metrics.pool import Pool
 
 PERMUTATIONS = 49
 
@@ -52,3 +53,14 @@ def test_chance_level_is_the_batch_against_the_real_cases():
     assert test.chance_accuracy == chance_accuracy(91, 14).overall and test.batch_size == 14
     with pytest.raises(ValueError, match=r"permutations must be >= 1, got 0"):
         distinguishability(rng.normal(size=(9, 2)), rng.normal(size=(9, 2)), permutations=0)
+
+
+def test_a_pool_computed_in_blocks_gives_the_kept_pools_numbers(small_blocks):
+    """Relabelled rows and batches computed when asked (a pool too large to keep its matrices)."""
+    rng = np.random.default_rng(10)
+    real = rng.normal(size=(30, 5))
+    gen = np.concatenate([rng.normal(size=(150, 5)) + 0.2, real[rng.integers(0, 30, 30)]])  # with copies
+    kept = distinguishability(real, gen, permutations=30, batch_size=40, repetitions=2, seed=4)
+    blocks = distinguishability(real, gen, permutations=30, batch_size=40, repetitions=2, seed=4,
+                                pool=Pool(real, gen, dense_bytes=0))
+    assert blocks.loo_pvalue == kept.loo_pvalue and blocks.fid_pvalue == pytest.approx(kept.fid_pvalue, abs=1e-12)

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
+from gan_eval.metrics import diversity
 from gan_eval.metrics.diversity import diversity_from_accuracy, loo_1nn_diversity
+from gan_eval.metrics.pool import Pool
 
 
 def brute_force_accuracy(real, gen, batch_size, n_batches, repetitions, seed):
@@ -107,3 +109,23 @@ def test_batch_parameters_are_checked():
 
 def test_diversity_from_accuracy():
     assert [diversity_from_accuracy(a) for a in (0.0, 0.25, 0.5, 0.75, 1.0)] == [0.0, 0.5, 1.0, 0.5, 0.0]
+
+
+def test_in_blocks_with_short_lists_matches_brute_force(small_blocks, monkeypatch):
+    """Distances computed a few rows at a time (a pool too large to keep its matrix) and lists of
+    nearer generated cases cut at 64, so that the points of a tight cluster are decided from their
+    own distances when no batch-mate is listed: the challenge's numbers all the same."""
+    monkeypatch.setattr(diversity, "LIST_BYTES", 0)  # lists of FIRST = 64
+    beyond = []
+    original = diversity._Neighbours._beyond_list
+    monkeypatch.setattr(diversity._Neighbours, "_beyond_list", lambda self, i, b: beyond.append(i) or original(self, i, b))
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(40, 6))
+    gen = np.concatenate([real[rng.integers(0, 40, 60)],                  # copies: ties with the real twin
+                          rng.normal(size=(90, 6)),                       # like the real cases
+                          5.0 + 0.01 * rng.normal(size=(150, 6))])        # a collapsed mode: 149 nearer than any real
+    res = loo_1nn_diversity(real, gen, batch_size=10, repetitions=3, seed=2, pool=Pool(real, gen, dense_bytes=0))
+    acc, std = brute_force_accuracy(real, gen, 10, 30, 3, 2)
+    assert beyond  # the cluster's points without a listed batch-mate
+    assert res.accuracy == pytest.approx(acc, abs=1e-12)
+    assert res.accuracy_std == pytest.approx(std, abs=1e-12)

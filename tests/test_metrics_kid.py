@@ -44,3 +44,19 @@ def test_subset_size_is_capped_by_the_smaller_set_and_seeded():
     assert kernel_inception_distance(real, gen, subset_size=None).subset_size == 40
     with pytest.raises(ValueError, match=r"n_subsets must be >= 1, got 0"):
         kernel_inception_distance(real, gen, n_subsets=0)
+
+
+def test_subset_kernels_equal_the_whole_kernel_matrices_indexed():
+    """The generated-generated kernel is computed per subset (never n x n): the same numbers as
+    indexing the whole kernel matrices, as the estimator is written."""
+    rng = np.random.default_rng(5)
+    real, gen = rng.normal(size=(40, 8)), rng.normal(size=(300, 8)) + 0.1
+    kernel = lambda a, b: (a @ b.T / 8 + 1) ** 3  # noqa: E731
+    k_rr, k_gg, k_rg = kernel(real, real), kernel(gen, gen), kernel(real, gen)
+    draws, values = np.random.default_rng(7), []
+    for _ in range(20):
+        r, g = draws.choice(40, 30, replace=False), draws.choice(300, 30, replace=False)
+        krr, kgg = k_rr[np.ix_(r, r)], k_gg[np.ix_(g, g)]
+        values.append((krr.sum() - np.trace(krr) + kgg.sum() - np.trace(kgg)) / (30 * 29) - 2 * k_rg[np.ix_(r, g)].mean())
+    res = kernel_inception_distance(real, gen, subset_size=30, n_subsets=20, seed=7)
+    assert (res.kid, res.std) == pytest.approx((np.mean(values), np.std(values)), rel=1e-12)

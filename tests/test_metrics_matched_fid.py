@@ -8,6 +8,7 @@ import pytest
 
 from gan_eval.metrics.fid import frechet_distance
 from gan_eval.metrics.matched_fid import fd_infinity, matched_fid
+from gan_eval.metrics.pool import Pool
 
 
 def features(rng: np.random.Generator, n: int, d: int = 256) -> np.ndarray:
@@ -52,3 +53,12 @@ def test_bad_sizes_are_refused(sets):
     with pytest.raises(ValueError, match=r"FD-infinity needs at least 2 sizes and 20 generated cases, got 10 sizes "
                                          r"and 19 cases"):
         fd_infinity(real, small[:19])
+
+
+def test_a_pool_computed_in_blocks_gives_the_kept_pools_numbers(sets, small_blocks):
+    real, large, _ = sets
+    blocks = Pool(real, large, dense_bytes=0)
+    # To the Gram route's accuracy (~1e-8 of FID: the square roots of near-zero eigenvalues).
+    ours, kept = matched_fid(real, large, 100, n_boot=20, pool=blocks), matched_fid(real, large, 100, n_boot=20)
+    assert (ours.fid, *ours.ci95) == pytest.approx((kept.fid, *kept.ci95), rel=1e-7)
+    assert fd_infinity(real, large, pool=blocks) == pytest.approx(fd_infinity(real, large), rel=1e-7)

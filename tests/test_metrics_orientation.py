@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gan_eval.metrics.orientation import GRID, orientation_descriptor
-from gan_eval.metrics.orientation_summary import orientation_check
+from gan_eval.metrics.orientation_summary import _margins, orientation_check
 from gan_eval.phantom import make_cases
 
 
@@ -47,3 +47,15 @@ def test_descriptor_inputs():
     assert described.shape == (768,) and 0.0 <= described.min() <= described.max() <= 1.0
     with pytest.raises(ValueError, match=r"generated: orientation descriptors have 768 values, got 5"):
         orientation_check(np.zeros((4, 768)), np.zeros((4, 5)))
+
+
+def test_margins_against_one_shared_template_are_the_plain_correlations(descriptors):
+    """The shared template is turned once for all cases: each margin is still corr(case, T) minus
+    the largest corr(case, tau(T)), written out here case by case."""
+    real, cases = descriptors["real"], np.concatenate([descriptors["good"][:10], descriptors["mirrored"][:10]])
+    t = real.mean(axis=0).reshape(3, GRID, GRID)
+    turned = [t[:, :, ::-1], t[:, ::-1, :], t.swapaxes(1, 2), np.rot90(t, 2, axes=(1, 2)).swapaxes(1, 2),
+              np.rot90(t, 1, axes=(1, 2)), np.rot90(t, 2, axes=(1, 2)), np.rot90(t, 3, axes=(1, 2))]
+    corr = lambda a, b: np.corrcoef(a.ravel(), b.ravel())[0, 1]  # noqa: E731
+    expected = [corr(case, t) - max(corr(case, x) for x in turned) for case in cases]
+    np.testing.assert_allclose(_margins(cases, t.reshape(1, -1))[0], expected, rtol=1e-12, atol=1e-12)

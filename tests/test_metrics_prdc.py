@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from prdc import compute_prdc
+from scipy.spatial.distance import cdist
 
+from gan_eval.metrics.pool import Pool
 from gan_eval.metrics.prdc import prdc
 
 
@@ -81,3 +83,22 @@ def test_equals_prdc_on_near_copies(capsys):
     capsys.readouterr()
     assert (ours.precision, ours.recall, ours.density, ours.coverage) == pytest.approx(
         (pr["precision"], pr["recall"], dc["density"], dc["coverage"]), abs=1e-12)
+
+
+def brute_force(real, gen, k_pr, k_dc):
+    """Naeem et al.'s definitions on whole cdist matrices."""
+    rr, gg, rg = cdist(real, real), cdist(gen, gen), cdist(real, gen)
+    radius = lambda d, k: np.sort(d, axis=1)[:, k]  # noqa: E731 - column 0 is the point itself
+    inside = rg < radius(rr, k_dc)[:, None]
+    return ((rg < radius(rr, k_pr)[:, None]).any(axis=0).mean(), (rg.T < radius(gg, k_pr)[:, None]).any(axis=0).mean(),
+            inside.sum(axis=0).mean() / k_dc, inside.any(axis=1).mean())
+
+
+@pytest.mark.parametrize("dense_bytes", [None, 0], ids=["kept", "blocks"])
+def test_in_blocks_equals_brute_force(dense_bytes, small_blocks):
+    rng = np.random.default_rng(6)
+    real, gen = rng.normal(size=(50, 12)), rng.normal(size=(400, 12)) * 1.2 + 0.2  # 400 rows: ~50 blocks
+    pool = Pool(real, gen) if dense_bytes is None else Pool(real, gen, dense_bytes)
+    ours = prdc(real, gen, pool=pool)
+    assert (ours.precision, ours.recall, ours.density, ours.coverage) == pytest.approx(brute_force(real, gen, 3, 5),
+                                                                                      abs=1e-12)

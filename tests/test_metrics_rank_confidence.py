@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gan_eval.metrics.pool import Pool
 from gan_eval.metrics.rank_confidence import deviation_scale, quantitative_resamples, rank_confidence, ranks_of
 
 
@@ -56,3 +57,11 @@ def test_half_samples_need_two_cases(teams):
     real, _ = teams
     with pytest.raises(ValueError, match=r"tiny: 2 cases leave 1 in a 50% subsample; at least 2 are needed"):
         quantitative_resamples(real, {"tiny": np.ones((2, 6))}, resamples=2)
+
+
+def test_pools_computed_in_blocks_give_the_kept_pools_scores(teams, small_blocks):
+    real, generated = teams
+    kept = quantitative_resamples(real, generated, resamples=10, seed=2)
+    pools = {name: Pool(real, x, dense_bytes=0) for name, x in generated.items()}
+    np.testing.assert_allclose(quantitative_resamples(real, generated, resamples=10, seed=2, pools=pools), kept,
+                               rtol=1e-9)

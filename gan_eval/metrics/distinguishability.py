@@ -26,7 +26,9 @@ few cases were given to tell.
 
 Cost: one pooled distance matrix and one pooled Gram matrix; then per relabelling one FID from
 the Gram matrix (``metrics.gram_fid``) and ``repetitions`` batched accuracies from the distances
-(``metrics.batched_nn``), about 1-3 ms for 91 + 1000 cases.
+(``metrics.batched_nn``), about 1-3 ms for 91 + 1000 cases. A pool too large to keep its matrices
+(``metrics.pool``) computes each relabelling's real rows and batches instead: ~0.25 s per
+relabelling for 91 + 10,000 cases in 1280-d, in ~60 MB instead of the matrices' 1.6 GB.
 """
 
 from __future__ import annotations
@@ -73,13 +75,13 @@ def distinguishability(real: np.ndarray, generated: np.ndarray, permutations: in
     size = min(batch_size, m)
     chance = chance_accuracy(n_r, size).overall
     pool = pool or Pool(real, generated)
-    dist, gram = pool.distances.matrix, pool.gram
+    distances, gram = pool.distances, pool.gram
     draws = rng(seed)
 
     def statistics(real_rows: np.ndarray) -> tuple[float, float]:
         is_real = np.zeros(n_r + m, dtype=bool)
         is_real[real_rows] = True
-        labelling = Labelling(dist, np.flatnonzero(is_real), np.flatnonzero(~is_real))
+        labelling = Labelling(distances, np.flatnonzero(is_real), np.flatnonzero(~is_real))
         accuracy = np.mean([labelling.accuracy(protocol_batches(draws, m, size)).overall
                             for _ in range(repetitions if m > size else 1)])
         return abs(accuracy - chance), gram.complement_fid(np.flatnonzero(is_real))

@@ -18,8 +18,9 @@ differ from one repetition to the next). There is no cap at 10: every batch has 
 accuracy, so a larger submission gets the same mean with less spread by using all its cases.
 Fewer cases than ``batch_size`` make one batch of all of them.
 
-Cost: one (n_real + n_generated)^2 distance matrix and an n_generated^2 neighbour order
-(12 MB for 1000 cases), then ~0.2 ms per repetition.
+Cost: the pooled distances, read a block of rows at a time, and for each generated case the list
+of the generated cases nearer than its nearest real case (at most ``LIST_BYTES`` in all, not the
+n_generated^2 neighbour order, which is 400 MB at 10,000 cases), then ~0.2 ms per repetition.
 
 Randomness: repetition ``r`` batches the cases in the order of the ``r``-th
 ``permutation(n_generated)`` drawn from ``np.random.default_rng(seed)``.
@@ -27,7 +28,7 @@ Randomness: repetition ``r`` batches the cases in the order of the ``r``-th
 Ties: as ``np.argmin`` over the joined set ordered [real cases, batch] picks the first minimum,
 a tie between a real and a generated neighbour goes to the real one (so an exact copy of a real
 case is never "correctly" recognised through another copy). Ties are exact, not decided by
-rounding: the distances come from one pooled matrix in which every copy has its original's row
+rounding: the distances are the pool's, in which every copy has its original's row
 (``distances.PooledDistances``). The rule matters only for exact copies, and there it decides the score:
 on 1000 exact copies of the demo's 91 real cases (default backbone) the accuracy is 15.9% and
 the diversity 0.32 with this rule (generated points are never right: their nearest neighbour,
@@ -42,12 +43,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gan_eval.metrics.distances import kth_neighbour_distance
+from gan_eval.metrics.distances import PooledDistances, kth_neighbour_distance, row_blocks
 from gan_eval.metrics.inputs import embedding_pair, rng
 from gan_eval.metrics.pool import Pool
 
 BATCH_SIZE = 100    # the challenge's
 REPETITIONS = 100   # the challenge's
+LIST_BYTES = 2**25  # 32 MB: the generated cases' lists of nearer generated cases (_Neighbours)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def loo_1nn_diversity(real: np.ndarray, generated: np.ndarray, batch_size: int =
         raise ValueError(f"repetitions must be >= 1, got {repetitions}")
     n_real, n_gen = len(real), len(generated)
     size, batches = _batching(n_gen, batch_size, n_batches)
-    neighbours = _Neighbours((pool or Pool(real, generated)).distances.matrix, n_real)
+    neighbours = _Neighbours((pool or Pool(real, generated)).distances, n_real, n_gen)
 
     draws = rng(seed)
     acc = np.empty(repetitions)
@@ -121,32 +123,52 @@ def loo_1nn_diversity(real: np.ndarray, generated: np.ndarray, batch_size: int =
 class _Neighbours:
     """Everything about who is whose nearest neighbour that does not depend on the batches.
 
-    Computed once from one distance matrix, so each repetition costs ~0.2 ms instead of
+    Computed once, a block of rows at a time, so each repetition costs ~0.2 ms instead of
     gathering 10 x (100 x 100) sub-matrices (~2 ms, random memory access).
 
     A real point is wrong in a batch when some batch member is strictly closer than its nearest
     other real case: the pairs (real i, generated j) with that property are listed once.
     A generated point is right when some batch-mate is strictly closer than its nearest real case,
-    i.e. among the ``closer[i]`` generated points nearest to it: its generated neighbours are
-    sorted once and each repetition looks for the first batch-mate in that order.
+    i.e. is one of the ``closer[i]`` generated points nearer than that: they are listed once
+    (``listed``, in index order, at most ``width`` per point) and each repetition looks for a
+    batch-mate among them. A point with more than ``width`` such points and no batch-mate among
+    the listed ones (10,000 cases in batches of 100 list 838 each: probability 2e-4)
+    is decided from its own distances to its batch-mates and the real cases, computed then.
     """
 
-    # Batch-mates are looked for among the first WINDOW sorted neighbours in one vectorised step;
-    # with batches of 100 out of 1000 a point has none there with probability 0.9^64 ~ 0.1%,
-    # and those rare points are finished one by one.
-    WINDOW = 64
+    # Batch-mates are looked for among the first FIRST listed points in one vectorised step; with
+    # batches of 100 out of 1000 a point has none there with probability 0.9^64 ~ 0.1%, and only
+    # those points are looked up in the rest of their list.
+    FIRST = 64
 
-    def __init__(self, dist: np.ndarray, n_real: int) -> None:
-        real_to_gen = dist[:n_real, n_real:]
-        gen_to_gen = dist[n_real:, n_real:].copy()
-        np.fill_diagonal(gen_to_gen, np.inf)  # leave-one-out: a point is not its own neighbour
-        real_nn_real = kth_neighbour_distance(dist[:n_real, :n_real], 1)
-        gen_nn_real = real_to_gen.min(axis=0)
-        self.n_real = n_real
-        self.losing_real, self.closer_gen = np.nonzero(real_to_gen < real_nn_real[:, None])
-        # Ties go to the real neighbour, so only strictly closer generated points count.
-        self.closer = (gen_to_gen < gen_nn_real[:, None]).sum(axis=1)
-        self.order = np.argsort(gen_to_gen, axis=1, kind="stable")[:, :-1].astype(np.int32)  # self (inf) last
+    def __init__(self, distances: PooledDistances, n_real: int, n_generated: int) -> None:
+        self.distances, self.n_real = distances, n_real
+        pool = np.arange(n_real + n_generated)
+        real_rows = distances.block(pool[:n_real], pool)
+        real_nn_real = kth_neighbour_distance(real_rows[:, :n_real], 1)
+        self.losing_real, self.closer_gen = np.nonzero(real_rows[:, n_real:] < real_nn_real[:, None])
+        width = min(n_generated - 1, max(LIST_BYTES // (4 * n_generated), self.FIRST))
+        self.closer = np.empty(n_generated, dtype=np.intp)
+        parts = list(row_blocks(n_generated, len(pool) * 8))
+        lists = [self._closer_ones(part, width) for part in parts]
+        self.listed = np.full((n_generated, max(f.shape[1] for f in lists)), n_generated, dtype=np.int32)
+        for part, first in zip(parts, lists):
+            self.listed[part, : first.shape[1]] = first
+
+    def _closer_ones(self, part: slice, width: int) -> np.ndarray:
+        """Sets ``closer`` for the generated points ``part`` and returns their lists: the generated
+        points strictly closer than their nearest real case (ties go to the real neighbour), at most
+        ``width`` of them, in index order, then padding (index n_generated: in no batch)."""
+        n_real, n_generated = self.n_real, len(self.closer)
+        pool = np.arange(n_real + n_generated)
+        rows = self.distances.block(pool[n_real:][part], pool)  # each point's own row: its comparisons agree
+        gen_to_gen = rows[:, n_real:]
+        gen_to_gen[np.arange(len(gen_to_gen)), np.arange(part.start, part.stop)] = np.inf  # leave-one-out
+        closer = gen_to_gen < rows[:, :n_real].min(axis=1)[:, None]
+        self.closer[part] = closer.sum(axis=1)
+        first = np.argsort(~closer, axis=1, kind="stable")[:, : min(width, self.closer[part].max())]
+        first[np.arange(first.shape[1]) >= self.closer[part, None]] = n_generated
+        return first.astype(np.int32)
 
     def real_correct(self, batch_of: np.ndarray, batches: int) -> np.ndarray:
         """Number of real points classified correctly, per batch."""
@@ -158,11 +180,20 @@ class _Neighbours:
 
     def generated_correct(self, batch_of: np.ndarray, batches: int) -> np.ndarray:
         """Number of generated points classified correctly, per batch."""
-        window = self.order[:, : self.WINDOW]
-        is_mate = batch_of[window] == batch_of[:, None]
-        found = is_mate.any(axis=1)
-        correct = found & (is_mate.argmax(axis=1) < self.closer)
-        for i in np.flatnonzero(~found & (self.closer > window.shape[1]) & (batch_of >= 0)):
-            correct[i] = np.any(batch_of[self.order[i, window.shape[1]: self.closer[i]]] == batch_of[i])
-        correct &= batch_of >= 0
+        batch = np.append(batch_of, -2)  # the padding's batch: none
+        inside = batch_of >= 0
+        correct = (batch[self.listed[:, : self.FIRST]] == batch_of[:, None]).any(axis=1)
+        rest = np.flatnonzero(inside & ~correct & (self.closer > self.FIRST))
+        correct[rest] = (batch[self.listed[rest, self.FIRST:]] == batch_of[rest, None]).any(axis=1)
+        for i in np.flatnonzero(inside & ~correct & (self.closer > self.listed.shape[1])):
+            correct[i] = self._beyond_list(i, batch_of)
+        correct &= inside
         return np.bincount(batch_of[correct], minlength=batches)
+
+    def _beyond_list(self, i: int, batch_of: np.ndarray) -> bool:
+        """Whether some batch-mate of generated point ``i`` is strictly closer than its nearest real case."""
+        mates = np.flatnonzero(batch_of == batch_of[i])
+        mates = mates[mates != i]
+        row = self.distances.block(np.array([self.n_real + i]), np.concatenate([np.arange(self.n_real),
+                                                                               self.n_real + mates]))[0]
+        return bool(row[self.n_real:].min(initial=np.inf) < row[: self.n_real].min())

@@ -4,6 +4,11 @@ k(x, y) = (x.y / d + 1)^3. Unlike FID it is unbiased in the number of cases, so 
 comparable between a 100-case and a 1000-case submission. It is averaged over ``n_subsets``
 random subsets of ``subset_size`` cases drawn without replacement from each set; the subset size
 can be at most the smaller set (91 with the challenge's real set).
+
+The real-real and real-generated kernels are computed once and each subset indexes into them;
+the generated-generated kernel is not formed (800 MB for 10,000 cases): each subset's m x m
+block is computed from its m cases, as cheap at the challenge's 1000 cases and 40x faster at
+10,000.
 """
 
 from __future__ import annotations
@@ -41,9 +46,7 @@ def kernel_inception_distance(real: np.ndarray, generated: np.ndarray, subset_si
     if m < 2:
         raise ValueError(f"subset_size must be >= 2 (the unbiased estimate leaves the diagonal out), got {m}")
 
-    # Whole kernel matrices once; each subset indexes into them.
     k_rr = _polynomial_kernel(real, real)
-    k_gg = _polynomial_kernel(generated, generated)
     k_rg = _polynomial_kernel(real, generated)
 
     draws = rng(seed)
@@ -52,7 +55,8 @@ def kernel_inception_distance(real: np.ndarray, generated: np.ndarray, subset_si
         r = draws.choice(len(real), m, replace=False)
         g = draws.choice(len(generated), m, replace=False)
         krr = k_rr[np.ix_(r, r)]
-        kgg = k_gg[np.ix_(g, g)]
+        subset = generated[g]
+        kgg = _polynomial_kernel(subset, subset)
         # Unbiased: the within-set means leave out the diagonal (a case compared with itself).
         within = (krr.sum() - np.trace(krr) + kgg.sum() - np.trace(kgg)) / (m * (m - 1))
         values[s] = within - 2.0 * k_rg[np.ix_(r, g)].mean()

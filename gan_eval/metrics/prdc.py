@@ -11,7 +11,7 @@ The paper recommends k=5 for density/coverage; precision/recall use k=3 here (Ky
 2019). Numbers equal those of the authors' ``prdc`` package called with the same k, with its
 strict comparisons (a case exactly on a ball's radius is outside it).
 
-All distances come from one pooled matrix (``distances.PooledDistances``), so an exact copy of a real case
+All distances come from the pool's distances (``distances.PooledDistances``), so an exact copy of a real case
 is at exactly that case's distances: a ball whose radius passes through a real case excludes its
 copies too, as exact arithmetic does. With distances computed per pair of sets, those ties were
 decided by rounding noise and density on exact copies was off by 0.1 (``prdc`` itself, with
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gan_eval.metrics.distances import PooledDistances
+from gan_eval.metrics.distances import PooledDistances, row_blocks
 from gan_eval.metrics.inputs import embedding_pair
 from gan_eval.metrics.pool import Pool
 
@@ -71,16 +71,19 @@ def prdc(real: np.ndarray, generated: np.ndarray, k_precision_recall: int = K_PR
 
 
 def _radius(pool: PooledDistances, rows: np.ndarray, k: int) -> np.ndarray:
-    """Each point's distance to its k-th nearest other point of the same set, recomputed exactly."""
-    within = pool.matrix[np.ix_(rows, rows)]
-    neighbour = rows[np.argpartition(within, k, axis=1)[:, k]]  # column 0 of the order is the point itself
+    """Each point's distance to its k-th nearest other point of the same set, recomputed exactly;
+    a block of rows at a time (10,000 generated cases' own distances are 800 MB)."""
+    neighbour = np.empty(len(rows), dtype=np.intp)
+    for part in row_blocks(len(rows), len(rows) * 8):
+        within = pool.block(rows[part], rows)
+        neighbour[part] = rows[np.argpartition(within, k, axis=1)[:, k]]  # column 0 of the order is the point itself
     return pool.exact(rows, neighbour)
 
 
 def _inside(pool: PooledDistances, centres: np.ndarray, points: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """``(centres, points)``: point strictly inside the ball of ``radius`` around the centre;
     comparisons within rounding of the radius are redone with exact distances."""
-    d = pool.matrix[np.ix_(centres, points)]
+    d = pool.block(centres, points)
     inside = d < radius[:, None]
     i, j = np.nonzero(np.abs(d - radius[:, None]) <= _TIE * radius[:, None])
     inside[i, j] = pool.exact(centres[i], points[j]) < radius[i]

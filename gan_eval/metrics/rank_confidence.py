@@ -34,8 +34,10 @@ real cases and each team's cases are independent samples. Checked by simulation 
 0.029-0.030, the half-sample spread 0.031-0.032 with 3 batchings per half-sample (0.032-0.034
 with 10), i.e. slightly conservative.
 
-Cost: per team one pooled distance matrix and one Gram matrix; per resample and team one FID
-from the Gram matrix and ``repetitions`` batched 1-NN accuracies (``metrics.batched_nn``).
+Cost: per team one pooled distance matrix and one Gram matrix (or, for a pool too large to keep
+them, their real cases' rows and each batch's distances when asked: ``metrics.pool``); per
+resample and team one FID from the Gram matrix and ``repetitions`` batched 1-NN accuracies
+(``metrics.batched_nn``).
 Ranks within a resample are broken at random where scores tie exactly, so every team's rank
 probabilities and every rank's probabilities over the teams sum to 1.
 """
@@ -77,7 +79,7 @@ class _Team:
 
     def __init__(self, pool: Pool):
         self.n_real, self.n_generated = len(pool.real), len(pool.generated)
-        self.dist = pool.distances.matrix
+        self.distances = pool.distances
         self.gram = pool.gram
 
 
@@ -104,7 +106,7 @@ def quantitative_resamples(real: np.ndarray, generated: Mapping[str, np.ndarray]
         for t, (team, n_kept) in enumerate(zip(teams, kept)):
             generated_rows = team.n_real + np.sort(draws.choice(team.n_generated, n_kept, replace=False))
             fids[t] = team.gram.batched_fids(real_rows, generated_rows[None])[0]
-            labelling = Labelling(team.dist, real_rows, generated_rows)
+            labelling = Labelling(team.distances, real_rows, generated_rows)
             size = min(half_batch, n_kept)
             reps = repetitions if n_kept > size else 1  # one batch of everything is the same every time
             accuracies[t] = np.mean([labelling.accuracy(protocol_batches(draws, n_kept, size)).overall
