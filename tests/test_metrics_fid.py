@@ -23,9 +23,10 @@ def correlated(rng: np.random.Generator, n: int, d: int, shift: float = 0.0) -> 
     return rng.normal(size=(n, d)) @ mixing + shift
 
 
-@pytest.mark.parametrize("n_real,n_gen", [(200, 300), (40, 300), (300, 40)])
+@pytest.mark.parametrize("n_real,n_gen", [(200, 300), (40, 300), (300, 40), (20, 300), (300, 20)])
 def test_equals_sqrtm_reference(n_real, n_gen):
-    # n > d uses the QR-compacted path, n <= d the plain cross matrix: both must match.
+    # Both sets with more cases than dimensions (24) use the QR-compacted path, the others the
+    # plain cross matrix: both must match.
     rng = np.random.default_rng(0)
     real = correlated(rng, n_real, 24)
     gen = correlated(rng, n_gen, 24, shift=0.3)

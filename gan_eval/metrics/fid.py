@@ -11,8 +11,11 @@ The square root of S_r S_g has the square roots of those eigenvalues, so Tr sqrt
 sum of M's singular values: its nuclear norm. This is exact, needs no d x d matrix (with 91 real
 cases in 2048 dimensions S_r has rank <= 90, where sqrtm is slow and inaccurate), and costs one
 n_r x n_g SVD instead of a 2048 x 2048 sqrtm (~1000x faster).
-When a set has more cases than dimensions, its centred matrix is first replaced by the d x d R
-of its QR factorisation (X_c = Q R): Q has orthonormal columns, so M keeps its singular values.
+When both sets have more cases than dimensions, their centred matrices are first replaced by the
+d x d R of their QR factorisations (X_c = Q R): Q has orthonormal columns, so M keeps its singular
+values and is d x d instead of n_r x n_g. With one set smaller than that (the challenge's 91 real
+cases) M is formed as it is: n_r x n_g is then smaller than the other set's own features, while
+the QR of 10,000 generated cases in 1280-d took three times their memory (300 MB) and 1.5 s.
 """
 
 from __future__ import annotations
@@ -24,12 +27,6 @@ from gan_eval.metrics.inputs import embedding_pair
 _ROUNDING = 1e-10
 
 
-def _compact(centred: np.ndarray) -> np.ndarray:
-    """A matrix with the same Gram matrix X^T X and at most d rows."""
-    n, d = centred.shape
-    return np.linalg.qr(centred, mode="r") if n > d else centred
-
-
 def frechet_distance(real: np.ndarray, generated: np.ndarray) -> float:
     """FID between two ``(n, d)`` embedding sets (float64, exact; see the module docstring)."""
     real, generated = embedding_pair(real, generated)
@@ -38,7 +35,9 @@ def frechet_distance(real: np.ndarray, generated: np.ndarray) -> float:
     xr, xg = real - mu_r, generated - mu_g
     trace_r = np.einsum("ij,ij->", xr, xr) / (n_r - 1)
     trace_g = np.einsum("ij,ij->", xg, xg) / (n_g - 1)
-    cross = _compact(xr) @ _compact(xg).T
+    if min(n_r, n_g) > real.shape[1]:  # both larger than d: their R factors (module docstring)
+        xr, xg = np.linalg.qr(xr, mode="r"), np.linalg.qr(xg, mode="r")
+    cross = xr @ xg.T
     tr_sqrt = np.linalg.svd(cross, compute_uv=False).sum() / np.sqrt((n_r - 1) * (n_g - 1))
     diff = mu_r - mu_g
     scale = diff @ diff + trace_r + trace_g
