@@ -7,7 +7,10 @@ reference is the same interpreter importing the same modules and doing nothing, 
 shows what the data costs. Goal: under 1 GB for 10,000 cases in every step (memory flat in the
 number of cases).
 
-    python bench/bench_memory.py [--cases 3000 10000] [--side 256]
+    python bench/bench_memory.py [--cases 3000 10000] [--side 256] [--steps embed score]
+
+``--steps`` runs some steps only (by their first word); score reads the embeddings that the embed
+step cached, so it needs embed before it.
 """
 
 from __future__ import annotations
@@ -59,7 +62,10 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=91)
     parser.add_argument("--masks", action="store_true",
                         help="with lesion masks (10,000 cases at 256 px then exceed the 4 GiB archive limit)")
+    parser.add_argument("--steps", nargs="+", choices=[name.split()[0] for name in STEPS],
+                        default=[name.split()[0] for name in STEPS], help="the steps to run (default: all)")
     args = parser.parse_args()
+    steps = {name: code for name, code in STEPS.items() if name.split()[0] in args.steps}
     print(f"{'cases':>7}  {'step':<24} {'seconds':>8} {'peak MB':>8}")
     for n in args.cases:
         with tempfile.TemporaryDirectory(prefix="bench_memory-") as out:
@@ -67,7 +73,7 @@ def main() -> None:
             write_archive(synthetic_cases(args.real, args.side, seed=1, masks=args.masks), real)
             write_archive(synthetic_cases(n, args.side, seed=2, masks=args.masks), team)
             size = team.stat().st_size / 2**20
-            for name, code in STEPS.items():
+            for name, code in steps.items():
                 seconds, peak = run_step(code.format(team=team, real=real, out=out))
                 print(f"{n:>7}  {name:<24} {seconds:>8.1f} {peak:>8}   (archive {size:.0f} MB)", flush=True)
 
