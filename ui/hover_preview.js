@@ -1,5 +1,5 @@
 // Tells the app which case of the embedding map is under the pointer, so that its side panel can
-// preview it (ui.components.hover_preview, inside a fragment: only the panel reruns).
+// preview it (ui.components.hovered_point, called inside a fragment: only the panel reruns).
 //
 // Streamlit's plotly chart reports clicks and selections, not hovering. This script listens to
 // plotly's hover events on the graphs inside the element named by data.chart_class, waits until

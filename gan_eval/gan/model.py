@@ -105,13 +105,12 @@ class Discriminator(nn.Module):
     def _read_one_sequence_checkpoint(self, state: dict, prefix: str, *_) -> None:
         """Checkpoints written before the lesion spread held ``down`` and ``features`` as one
         ``features`` sequence; rename their keys, so that those runs still resume."""
+        start = f"{prefix}features."
+        indexed = [(key, *key[len(start):].split(".", 1)) for key in state if key.startswith(start)]
+        if all(int(index) < len(self.features) for _, index, _ in indexed):
+            return  # the current layout
         split = len(self.down)
-        old = [k for k in state if k.startswith(f"{prefix}features.")
-               and int(k[len(prefix) + len("features."):].split(".")[0]) >= len(self.features)]
-        if not old:
-            return
-        for key in [k for k in state if k.startswith(f"{prefix}features.")]:
-            index, rest = key[len(prefix) + len("features."):].split(".", 1)
+        for key, index, rest in indexed:
             target = f"down.{index}" if int(index) < split else f"features.{int(index) - split}"
             state[f"{prefix}{target}.{rest}"] = state.pop(key)
 
