@@ -124,6 +124,14 @@ def _read_shard(path: Path) -> _Shard:
     return shard
 
 
+def _delete_shard(path: Path) -> None:
+    """Delete a shard file and its parsed copy (a 10,000-case embedding otherwise kept every
+    merged-away shard, ~170 MB)."""
+    path.unlink(missing_ok=True)
+    for key in [key for key in _PARSED if key[0] == str(path)]:
+        del _PARSED[key]
+
+
 class FeatureStore:
     """Features + consistency of cases under one (backbone, fingerprint, preprocessing version)."""
 
@@ -146,7 +154,7 @@ class FeatureStore:
                     except _DamagedShard as exc:
                         warnings.warn(f"cache shard {path} is damaged ({exc}); its entries will be recomputed",
                                       RuntimeWarning, stacklevel=3)
-                        path.unlink(missing_ok=True)
+                        _delete_shard(path)
             except FileNotFoundError:
                 continue  # merged away by another process meanwhile: list again
             return loaded
@@ -190,7 +198,7 @@ class FeatureStore:
         consistency = np.array([shards[s].consistency[row] for s, row in seen.values()])
         self._write_shard(list(seen), features, consistency)
         for path, _ in loaded:
-            path.unlink(missing_ok=True)
+            _delete_shard(path)
 
 
 # ------------------------------------------------------------------------------------- the cache

@@ -1,10 +1,12 @@
 """Embedding: ONNX Runtime against the torch reference, streaming, the warm path, inputs, the CLI."""
 
 import errno
+import gc
 import io
 import json
 import subprocess
 import sys
+import weakref
 import zipfile
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from gan_eval.embedding_set import EmbeddingSet
 from gan_eval.features import embed as embed_module
 from gan_eval.features.batching import EmbedInputError
 from gan_eval.features.embed import embed_archive, embed_cases
-from gan_eval.features.engines import onnx_checksum_path, onnx_model_name
+from gan_eval.features.engines import OnnxEngine, onnx_checksum_path, onnx_model_name
 from gan_eval.features.loaders import PRECOMPUTED, load_embedding_file, load_embedding_matrix
 from gan_eval.features.weights import Backbone, resolve_backbone
 from gan_eval.metrics.consistency import case_consistency
@@ -168,6 +170,42 @@ def test_the_warm_path_does_not_even_import_torch(reference, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["8", "1280"]
+
+
+def test_a_cold_embedding_exports_the_graph_in_a_child_and_stays_small(tmp_path):
+    # In-process, torch and the export left ~500 MB behind: 760 MB at the first batch of a cold
+    # embedding against 270 MB with the graph already exported (issue 11: < 1 GB per command).
+    code = ("import sys, numpy as np; from gan_eval.cases import Case; "
+            "from gan_eval.features.embed import embed_cases; "
+            "cases = [Case(f'c{i}', np.random.default_rng(i).integers(0, 4096, (3, 32, 32), dtype=np.uint16)) "
+            "for i in range(4)]; "
+            f"e = embed_cases(cases, device='cpu', cache={str(tmp_path / 'cache')!r}); "
+            "assert 'torch' not in sys.modules, 'torch imported'; "
+            # VmHWM, not ru_maxrss: the latter keeps the RSS of the forked pytest process across exec.
+            "print(len(e), int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]) // 1024)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    count, peak_mb = map(int, out.stdout.split())
+    assert count == 4 and peak_mb < 500, peak_mb
+    assert EmbeddingCache(tmp_path / "cache").model_path(onnx_model_name(resolve_backbone())).is_file()
+
+
+def test_weights_the_export_refuses_are_a_value_error_naming_the_file(tmp_path):
+    # Torch's own checkpoint of another network: the child's refusal comes back as the parent's.
+    other = tmp_path / "other.pth"
+    torch.save(torch.nn.Linear(3, 2).state_dict(), other)
+    with pytest.raises(ValueError, match=f"{other}: not efficientnet-lite0 weights"):
+        embed_cases(make_cases(2), weights=other, device="cpu", cache=tmp_path / "cache")
+
+
+def test_an_engine_does_not_outlive_its_run(reference):
+    # A session kept for reuse held its arena (~160 MB) while score's metrics ran.
+    _, _, _, cache = reference
+    engine = OnnxEngine(resolve_backbone(), cache)
+    session = weakref.ref(engine.session)
+    del engine
+    gc.collect()
+    assert session() is None
 
 
 def test_rejected_cases_are_listed_and_the_rest_embedded(reference, tmp_path):

@@ -138,8 +138,8 @@ class EmbeddingRun:
             seen_ids.add(case_id)
             ids.append(case_id)
             digests.append(digest)
-            if descriptor is not None:
-                described[digest] = descriptor
+            if descriptor is not None:  # float32, as stored and as the EmbeddingSet holds it
+                described[digest] = descriptor.astype(np.float32)
                 new_descriptors.append(digest)
             if prepared is None:  # in the cache, or the same pixels as an earlier case
                 if digest in known:
