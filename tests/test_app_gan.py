@@ -100,6 +100,20 @@ def test_page_plots_live_metrics_of_a_training_run_beside_a_tracked_run(ws):
     assert any("your own training loop" in str(c.value) for c in at.caption)
 
 
+def test_the_form_trains_with_the_lesion_spread_weight_it_shows(ws, monkeypatch):
+    started = []
+    monkeypatch.setattr(service, "start_training", lambda ws, config, actor: started.append(config) or "run-x")
+    at = open_page(ws)
+    assert not at.exception, at.exception
+    field = at.number_input(key="gan-lesion-std")
+    assert field.value == TrainConfig().lesion_std
+    field.set_value(0.0)  # a form: the value goes with the submit
+    at = next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception, at.exception
+    (config,) = started
+    assert config.lesion_std == 0.0 and config.mode_seeking == TrainConfig().mode_seeking
+
+
 def test_generate_button_appears_when_the_run_ends_while_the_page_is_open(ws, monkeypatch):
     run_dir = train_run(ws, "run-1", steps=1, metrics_every=0)
     finished = runs.read_status(run_dir)

@@ -42,10 +42,14 @@ with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_
             "Live metrics every N steps", 0, 100_000, defaults.metrics_every,
             help=f"Score {defaults.metrics_samples} cases of the EMA generator against the real set, as the jury "
                  f"would ({ws.backbone}), and keep that generator for export; 0 turns it off")
+        lesion_std = cols[3].number_input(
+            "Lesion-spread weight", 0.0, 30.0, defaults.lesion_std, format="%.1f", key="gan-lesion-std",
+            help="The discriminator also sees how much a batch's lesion masks differ, before augmentation, times "
+                 "this; 0 turns it off, and DiffAugment then hides lesions that all sit in one place")
         if st.form_submit_button("Start training", type="primary"):
             config = service.training_config(
                 ws, resolution=resolution, steps=int(steps), batch_size=int(batch_size), seed=int(seed), lr_g=lr_g,
-                lr_d=lr_d, width=int(width), augment=augment, mode_seeking=mode_seeking,
+                lr_d=lr_d, width=int(width), augment=augment, mode_seeking=mode_seeking, lesion_std=lesion_std,
                 sample_every=int(sample_every), metrics_every=int(metrics_every))
             try:
                 st.session_state["gan-run"] = service.start_training(ws, config, actor=auth.actor(ws))
@@ -76,7 +80,7 @@ def live_view(rendered_state: str) -> None:
     st.dataframe(pd.DataFrame([{"run": r["name"], "state": r["status"]["state"], "step": r["status"]["step"],
                                 "of": r["status"]["total"], **{label: r["config"].get(key) for key, label in (
                                     ("resolution", "resolution"), ("batch_size", "batch"), ("width", "width"),
-                                    ("augment", "augment"), ("mode_seeking", "mode seeking"),
+                                    ("augment", "augment"), ("mode_seeking", "mode seeking"), ("lesion_std", "lesion spread"),
                                     ("metrics_every", "metrics every"), ("seed", "seed"))}}
                               for r in runs.list_runs(ws.gan_runs_dir)]), hide_index=True)
     log = runs.read_log(run_dir)
