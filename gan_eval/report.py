@@ -30,7 +30,7 @@ from . import __version__
 from .metrics import registry
 from .metrics.registry import MISSING, Output
 from .publish import Snapshot
-from .report_format import (COPIES_SHOWN, READING_COLUMNS, STRUCTURED_KEYS, fixed, key_values, present, html_table, e, fmt,
+from .report_format import (COPIES_SHOWN, STRUCTURED_KEYS, fixed, key_values, present, html_table, e, fmt,
                             leaderboard_columns, ordered_teams, output_for)
 from .reader_scores import CRITERIA, Rating, case_scores
 from .report_svg import ACCURACY_BANDS, SCORE_BANDS, embedding_map_svg, gauge_svg
@@ -127,7 +127,7 @@ def _gauges(scores: dict) -> str:
     svgs = []
     for key, title, ideal, bands in specs:
         value = scores.get(key)
-        if value is None and key in READING_COLUMNS:
+        if value is None and output_for(key).reading:  # not read yet: no gauge
             continue
         text = fmt("qualitative_score", scores.get("qualitative_score")) + " / 20" \
             if key == "qualitative_normalised" else fmt(key, value)

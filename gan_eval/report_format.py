@@ -14,7 +14,6 @@ from .metrics.registry import MISSING, Output
 
 # Keys shown by the team gallery and the copies list, not as plain numbers.
 STRUCTURED_KEYS = {"selected_cases", "suspected_copies", "metric_errors", "rank_probabilities"}
-READING_COLUMNS = {"rank", "qualitative_score", "final_score", "qualitative_normalised"}
 COPIES_SHOWN = 10
 
 

@@ -57,6 +57,20 @@ def test_a_registered_metric_reaches_evaluate_rows_and_the_cli_table(spread_metr
     assert f"{wide:.3f}" in next(line for line in table.splitlines() if line.startswith("wide"))
 
 
+def test_a_registered_metric_heads_its_own_leaderboard_group_by_its_title():
+    from gan_eval.workspace import explore
+
+    real, subs = sets()
+    titled = Metric("spread", spread_ratio, SPREAD.outputs, title="Feature spread against the real set")
+    for metric, heading in ((titled, "Feature spread against the real set"), (SPREAD, "Spread")):
+        registry.register(metric)
+        try:
+            layout = explore.leaderboard_layout(leaderboard_rows(evaluate(real, subs)))
+        finally:
+            registry.unregister("spread")
+        assert (heading, ["spread_ratio"]) in layout.groups
+
+
 def test_registering_a_metric_changes_the_results_version(spread_metric):
     with_metric = registry.version()
     registry.unregister("spread")

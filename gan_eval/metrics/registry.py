@@ -16,8 +16,9 @@ Adding a metric is one new module (a pure function of arrays, in ``gan_eval/metr
         Output("swd", "SWD", decimals=3, help="sliced Wasserstein distance", higher_is_better=False),)))
 
 ``Output.unit`` is ``"%"`` for a fraction in [0, 1] shown as a percentage, ``"yes/no"`` for a
-flag; ``table=False`` keeps
-an output (a list, a diagnostic) in the JSON only. A metric's ``settings`` are the constants and
+flag; ``table=False`` keeps an output (a list, a diagnostic) in the JSON only; ``reading=True``
+marks a number the reader study gives (missing until reading is closed). ``Metric.title`` heads
+the metric's group of columns on the leaderboard. A metric's ``settings`` are the constants and
 defaults that change its numbers: they are recorded in every result and are part of its version,
 as is the source of the module that holds the metric's function.
 
@@ -61,6 +62,7 @@ class Output:
     table: bool = True                  # a column of the leaderboard and the CLI table
     short: str = ""                     # heading in narrow tables (the CLI); the label if empty
     missing: str = MISSING              # what a table shows when there is no value
+    reading: bool = False               # given by the reader study: missing until reading is closed
 
     @property
     def heading(self) -> str:
@@ -112,6 +114,11 @@ class Metric:
     compute: Callable[[SubmissionInputs], Mapping[str, object]]
     outputs: tuple[Output, ...]
     settings: Mapping[str, object] = field(default_factory=dict)
+    title: str = ""                     # heading of its group of leaderboard columns; the name if empty
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.name.replace("_", " ").capitalize()
 
 
 _METRICS: dict[str, Metric] = {}
@@ -228,19 +235,22 @@ CHALLENGE_COLUMNS = ("rank", "quantitative_rank", "n", "fid", "fid_ci95", "fid_s
 # resamples), so scores get 2 decimals, FID 2 and interval ends 1.
 LEADERBOARD_OUTPUTS = (
     Output("n", "Cases", 0, "Generated cases scored", short="n"),
-    Output("rank", "Rank", 0, short="rank", help="By final score, once the reader study is closed", higher_is_better=False),
+    Output("rank", "Rank", 0, short="rank", help="By final score, once the reader study is closed",
+           higher_is_better=False, reading=True),
     Output("quantitative_rank", "Quant. rank", 0, short="quant. rank", help="By quantitative score", higher_is_better=False),
-    Output("final_score", "Final", 2, short="final", help="(quantitative + qualitative / 20) / 2", higher_is_better=True),
+    Output("final_score", "Final", 2, short="final", help="(quantitative + qualitative / 20) / 2",
+           higher_is_better=True, reading=True),
     Output("qualitative_score", "Qualitative /20", 2, short="qualit.", help="Readers' mean case score, 0-20",
-           higher_is_better=True, missing="not read"),
+           higher_is_better=True, missing="not read", reading=True),
     Output("qualitative_ci95", "Qualitative 95%", 1, "Resampling readers, then each team's cases (seeded)",
-           higher_is_better=True),
-    Output("reads", "Reads", 0, "Complete reads (reader x case) of the team's cases; compare with reads_expected"),
-    Output("reads_expected", "Reads expected", 0, "Readers x the team's current cases", table=False),
+           higher_is_better=True, reading=True),
+    Output("reads", "Reads", 0, "Complete reads (reader x case) of the team's cases; compare with reads_expected",
+           reading=True),
+    Output("reads_expected", "Reads expected", 0, "Readers x the team's current cases", table=False, reading=True),
     Output("reference", "Reference", 0, "Scored and shown but not competing: left out of FID_max and the ranks",
            unit="yes/no"),
     Output("qualitative_normalised", "Qualitative /1", 2, "Qualitative score / 20", higher_is_better=True,
-           table=False),
+           table=False, reading=True),
     Output("quantitative_score", "Quantitative", 2, short="quantit.", help="(diversity + FID score) / 2", higher_is_better=True),
     Output("fid_score", "FID score", 2, "1 - FID / FID_max", higher_is_better=True),
     Output("fid_score_ci95", "FID score 95%", 2, "From the FID interval", higher_is_better=True, table=False),
@@ -249,9 +259,9 @@ LEADERBOARD_OUTPUTS = (
     Output("rank_probabilities", "Rank probabilities", 0, "P(quantitative rank = 1, 2, ...), from half-samples", unit="%",
            table=False),
     Output("final_rank_ci95", "Rank 95%", 0, "Ranks the final score takes in 95% of resamples of cases and readers",
-           table=False),
+           table=False, reading=True),
     Output("final_rank_probabilities", "Final rank probabilities", 0, "P(final rank = 1, 2, ...)", unit="%",
-           table=False),
+           table=False, reading=True),
     Output("frd", "FRD", 2, "Fréchet radiomic distance: FID on real-standardised radiomic features (no network)",
            higher_is_better=False),
     # Top-level numbers of the result (not per submission), described here all the same.
@@ -365,7 +375,7 @@ register(Metric("fid", _fid, (
     Output("fid", "FID", 2, "Fréchet distance between real and generated features", higher_is_better=False),
     Output("fid_ci95", "FID 95%", 1, "Bootstrap interval (resampling both sets): covers this estimator at this "
            "submission's size, so it compares submissions of equal size only", higher_is_better=False),
-), settings={"n_boot": N_BOOT}))
+), settings={"n_boot": N_BOOT}, title="FID interval"))
 register(Metric("fid_matched", _fid_matched, (
     Output("fid_matched", "FID @ n", 2, "Mean FID of n generated cases (the same n for every submission) against "
            "all real cases: compares submissions of different sizes", higher_is_better=False),
@@ -375,7 +385,8 @@ register(Metric("fid_matched", _fid_matched, (
     Output("fd_inf", "FD∞", 2, "FID extrapolated to infinitely many generated cases (Chong & Forsyth 2020)",
            higher_is_better=False),
 ), settings={"fid_matched_n": None, "fid_matched_subsamples": matched_fid.SUBSAMPLES,
-             "fd_inf_points": matched_fid.FD_INF_POINTS, "fd_inf_draws": matched_fid.FD_INF_DRAWS}))
+             "fd_inf_points": matched_fid.FD_INF_POINTS, "fd_inf_draws": matched_fid.FD_INF_DRAWS},
+             title="FID at one common size, and FD∞"))
 register(Metric("diversity", _diversity, (
     Output("loo_accuracy", "1-NN acc.", 1, short="1-NN acc", help="Leave-one-out 1-NN accuracy, challenge batches; "
            "chance (indistinguishable) is the chance level, 50% for balanced batches", unit=_PCT),
@@ -392,7 +403,8 @@ register(Metric("diversity", _diversity, (
     Output("loo_chance_warning", "Chance ≠ 50%", 0, short="chance≠50%", unit="yes/no",
            help="Chance-level 1-NN accuracy for these sizes departs from 50% by more than the accuracy's seed "
                 "spread: compare the accuracy with the chance level, not with 50%"),
-), settings={"diversity_batch_size": diversity.BATCH_SIZE, "diversity_repetitions": diversity.REPETITIONS}))
+), settings={"diversity_batch_size": diversity.BATCH_SIZE, "diversity_repetitions": diversity.REPETITIONS},
+             title="1-NN accuracy in detail"))
 register(Metric("distinguishability", _distinguishability, (
     Output("loo_pvalue", "p (1-NN)", 3, "Permutation test of the 1-NN accuracy against chance: small = "
            "distinguishable from the real cases at this size"),
@@ -403,19 +415,20 @@ register(Metric("kid", _kid, (
     Output("kid_std", "KID sd", 4, "Spread over subsets"),
     Output("kid_subset_size", "KID subset", 0, "Cases per KID subset actually used (capped by the smaller set)",
            table=False),
-), settings={"kid_subset_size": kid.SUBSET_SIZE, "kid_subsets": kid.N_SUBSETS}))
+), settings={"kid_subset_size": kid.SUBSET_SIZE, "kid_subsets": kid.N_SUBSETS}, title="KID"))
 register(Metric("prdc", _prdc, (
     Output("precision", "Precision", 2, short="prec.", help="Generated cases inside the real manifold (k-NN balls)", higher_is_better=True),
     Output("recall", "Recall", 2, short="recall", help="Real cases inside the generated manifold", higher_is_better=True),
     Output("density", "Density", 2, short="density", help="How many real balls contain a generated case, on average", higher_is_better=True),
     Output("coverage", "Coverage", 2, short="coverage", help="Real cases with a generated case in their ball", higher_is_better=True),
-), settings={"prdc_k_precision_recall": prdc.K_PRECISION_RECALL, "prdc_k_density_coverage": prdc.K_DENSITY_COVERAGE}))
+), settings={"prdc_k_precision_recall": prdc.K_PRECISION_RECALL, "prdc_k_density_coverage": prdc.K_DENSITY_COVERAGE},
+             title="Precision, recall, density, coverage"))
 register(Metric("memorisation", _memorisation, (
     Output("memorized_fraction", "Memorised", 1, short="memorised", help="Generated cases much closer to a real case than real cases "
            "are to each other", unit=_PCT, higher_is_better=False),
     Output("suspected_copies", "Suspected copies", 0, "Generated case, its real twin, distance and ratio",
            table=False),
-), settings={"memorisation_alpha": memorisation.ALPHA}))
+), settings={"memorisation_alpha": memorisation.ALPHA}, title="Memorisation"))
 register(Metric("consistency", _consistency, (
     Output("consistency", "Seq. consistency", 2, "Cross-sequence anatomy similarity (edge correlation)",
            higher_is_better=True),
@@ -425,7 +438,7 @@ register(Metric("consistency", _consistency, (
     Output("consistency_fraction_below", "below real 5th pct.", 1, "Cases below the real set's 5th percentile",
            unit=_PCT, table=False),
     Output("consistency_pvalue", "p (consistency)", 3, "Of so many cases below the real 5th percentile", table=False),
-)))
+), title="Cross-sequence consistency"))
 register(Metric("orientation", _orientation, (
     Output("orientation_suspect_fraction", "Orientation suspect", 1, short="orient.", help="Cases that resemble the "
            "real anatomy mirrored or rotated more than the real anatomy itself", unit=_PCT, higher_is_better=False),

@@ -171,14 +171,10 @@ def compute_workspace_maps(ws: Workspace, result: dict, progress: Progress | Non
 # stays beside the diversity it defines; qualitative and final scores join once reading is closed.
 _CHALLENGE_TABLE = ("n", "fid", "fid_score", "loo_accuracy", "diversity_score", "quantitative_score",
                     "qualitative_score", "final_score")
-_GROUP_TITLES = {"fid": "FID interval", "fid_matched": "FID at one common size, and FD∞",
-                 "diversity": "1-NN accuracy in detail", "kid": "KID",
-                 "prdc": "Precision, recall, density, coverage", "memorisation": "Memorisation",
-                 "consistency": "Cross-sequence consistency", "ranks": "Ranks",
-                 "reading": "Qualitative score's 95% interval (readers and cases resampled)",
-                 "across": "Compared across submissions and feature spaces"}
-_READING_COLUMNS = {"rank", "qualitative_score", "final_score", "qualitative_ci95_low", "qualitative_ci95_high",
-                    "reads", "reference"}
+# Groups that are not one metric's (a metric's group is headed by its registry title).
+_RANKS_TITLE = "Ranks"
+_READING_TITLE = "Qualitative score's 95% interval (readers and cases resampled)"
+_ACROSS_TITLE = "Compared across submissions and feature spaces"
 
 
 @dataclass(frozen=True)
@@ -203,24 +199,25 @@ def leaderboard_layout(rows: list[dict]) -> LeaderboardLayout:
     columns = registry.table_columns()
     groups: list[tuple[str, list[str]]] = []
     if ranked:
-        groups.append((_GROUP_TITLES["ranks"], ["quantitative_rank"]))
+        groups.append((_RANKS_TITLE, ["quantitative_rank"]))
         shown.add("quantitative_rank")
     for metric in registry.metrics():
         keys = {o.key for o in metric.outputs if o.table}
         cols = [c for c in columns if registry.column_output(c).key in keys and c not in shown and c in present]
         if cols:
-            groups.append((_GROUP_TITLES.get(metric.name, metric.name.replace("_", " ").capitalize()), cols))
+            groups.append((metric.heading, cols))
             shown.update(cols)
-    rest = [c for c in columns if c in present and c not in shown and c not in _READING_COLUMNS
-            and any(row.get(c) is not None for row in rows)]
+    # The reader study's columns come with the reading below; "reference" is in the challenge table.
+    rest = [c for c in columns if c in present and c not in shown and not registry.column_output(c).reading
+            and c != "reference" and any(row.get(c) is not None for row in rows)]
     if rest:  # numbers computed across submissions (the size-fair FID, FRD...): grouped too
-        groups.append((_GROUP_TITLES["across"], rest))
+        groups.append((_ACROSS_TITLE, rest))
         shown.update(rest)
     if ranked:  # the reading's own numbers beside the scores it gave
         challenge += [c for c in ("reads",) if c in present]
         reading = [c for c in ("qualitative_ci95_low", "qualitative_ci95_high") if c in present]
         if reading:
-            groups.insert(0, (_GROUP_TITLES["reading"], reading))
+            groups.insert(0, (_READING_TITLE, reading))
     if any(row.get("reference") for row in rows):
         challenge.append("reference")
     labels = {} if ranked else {"quantitative_rank": "Rank"}  # the only rank until reading is closed
