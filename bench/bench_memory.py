@@ -1,6 +1,6 @@
-"""Peak memory of every path a large submission takes: validate, embed, score and the upload path
-(``service.add_upload``), for 3000 and 10,000 cases of 256x256 uint16 (12-bit noise, the worst
-case for compression; masks with ``--masks``).
+"""Peak memory of every path a large submission takes: validate, embed, score, the upload path
+(``service.add_upload``) and the app's two jobs on it (scoring, then maps), for 3000 and 10,000
+cases of 256x256 uint16 (12-bit noise, the worst case for compression; masks with ``--masks``).
 
 Each step runs in a fresh interpreter and reports its peak resident memory (``ru_maxrss``); the
 reference is the same interpreter importing the same modules and doing nothing, so the table
@@ -10,7 +10,7 @@ number of cases).
     python bench/bench_memory.py [--cases 3000 10000] [--side 256] [--steps embed score]
 
 ``--steps`` runs some steps only (by their first word); score reads the embeddings that the embed
-step cached, so it needs embed before it.
+step cached, so it needs embed before it, and app-maps needs app-scoring before it.
 """
 
 from __future__ import annotations
@@ -40,6 +40,20 @@ STEPS = {
     "upload path": ("from gan_eval.workspace import Workspace, service\n"
                     "ws = Workspace('{out}/ws')\n"
                     "with open('{team}', 'rb') as f: service.add_upload(ws, 'team', f, 'team.zip')"),
+    # What the app runs on such a workspace, in its own process (the Streamlit server adds ~150 MB):
+    # the evaluation job behind the leaderboard, then the maps job behind the embedding map.
+    "app-scoring (evaluate_workspace)": (
+        "from gan_eval.workspace import Workspace, service\n"
+        "from gan_eval.evaluation import evaluate_workspace\n"
+        "ws = Workspace('{out}/app-ws')\n"
+        "for team, path in ((None, '{real}'), ('team', '{team}')):\n"
+        "    with open(path, 'rb') as f: service.add_upload(ws, team, f, 'set.zip')\n"
+        "evaluate_workspace(ws)"),
+    "app-maps (compute_workspace_maps)": (
+        "from gan_eval.workspace import Workspace, explore\n"
+        "from gan_eval.evaluation import evaluate_workspace\n"
+        "ws = Workspace('{out}/app-ws')\n"
+        "explore.compute_workspace_maps(ws, evaluate_workspace(ws))"),
 }
 
 
@@ -66,7 +80,7 @@ def main() -> None:
                         default=[name.split()[0] for name in STEPS], help="the steps to run (default: all)")
     args = parser.parse_args()
     steps = {name: code for name, code in STEPS.items() if name.split()[0] in args.steps}
-    print(f"{'cases':>7}  {'step':<24} {'seconds':>8} {'peak MB':>8}")
+    print(f"{'cases':>7}  {'step':<34} {'seconds':>8} {'peak MB':>8}")
     for n in args.cases:
         with tempfile.TemporaryDirectory(prefix="bench_memory-") as out:
             real, team = Path(out) / "real.zip", Path(out) / "team.zip"
@@ -75,7 +89,7 @@ def main() -> None:
             size = team.stat().st_size / 2**20
             for name, code in steps.items():
                 seconds, peak = run_step(code.format(team=team, real=real, out=out))
-                print(f"{n:>7}  {name:<24} {seconds:>8.1f} {peak:>8}   (archive {size:.0f} MB)", flush=True)
+                print(f"{n:>7}  {name:<34} {seconds:>8.1f} {peak:>8}   (archive {size:.0f} MB)", flush=True)
 
 
 if __name__ == "__main__":
