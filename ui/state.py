@@ -173,7 +173,8 @@ def _case_set(root: str, name: str, sha: str):
 
 
 def case_set(ws: Workspace, name: str):
-    """All cases of one set (cached in memory: a 1000-case 128x128 set is ~100 MB)."""
+    """The cases of one set: read on demand from a standard archive (Workspace.case_set), so
+    keeping 8 of them costs their open files and indexes, not their pixels."""
     return _case_set(str(ws.root), name, ws.entry(name).sha256)
 
 
