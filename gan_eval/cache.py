@@ -105,22 +105,25 @@ def _decode_shard(data: bytes) -> _Shard:
 
 
 # Shards never change once written, so a parsed shard is reused for as long as the file is
-# the same (name, size, mtime): the app embeds several sets against the same store.
+# the same (name, size, mtime): the app embeds several sets against the same store. The memo is
+# bounded in bytes, not shards: a 10,000-case set's merged shards (85 MB of features and
+# descriptors) stayed in it for the whole of a score command, which reads them once.
 _PARSED: OrderedDict[tuple[str, int, int], _Shard] = OrderedDict()
-_PARSED_MAX = 64
+_PARSED_MAX_BYTES = 32 << 20
 
 
 def _read_shard(path: Path) -> _Shard:
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     shard = _PARSED.get(key)
-    if shard is None:
-        shard = _decode_shard(path.read_bytes())
-        _PARSED[key] = shard
-        if len(_PARSED) > _PARSED_MAX:
-            _PARSED.popitem(last=False)
-    else:
+    if shard is not None:
         _PARSED.move_to_end(key)
+        return shard
+    shard = _decode_shard(path.read_bytes())
+    if st.st_size <= _PARSED_MAX_BYTES:
+        _PARSED[key] = shard
+        while sum(size for _, size, _ in _PARSED) > _PARSED_MAX_BYTES:
+            _PARSED.popitem(last=False)
     return shard
 
 

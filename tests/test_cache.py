@@ -114,6 +114,23 @@ def test_merged_away_shards_are_not_kept_parsed(tmp_path):
     assert kept == {str(path) for path in shards(store)}
 
 
+def test_the_parse_memo_is_bounded_in_bytes(tmp_path, monkeypatch):
+    # A 10,000-case set's shards (85 MB) stayed parsed for the whole of a score command.
+    monkeypatch.setattr(cache_module, "_PARSED", type(cache_module._PARSED)())
+    small, large = FeatureStore(tmp_path / "small"), FeatureStore(tmp_path / "large")
+    for seed in range(3):
+        small.put(*entries(4, 300 + seed))
+    large.put(*entries(400, 400, d=16))
+    bound = 3 * shards(small)[0].stat().st_size
+    assert shards(large)[0].stat().st_size > bound
+    monkeypatch.setattr(cache_module, "_PARSED_MAX_BYTES", bound)
+    assert len(small.entries()) == 12 and len(large.entries()) == 400
+    assert {key[0] for key in cache_module._PARSED} == {str(path) for path in shards(small)}
+    small.put(*entries(4, 310))  # a fourth shard: the oldest parsed one makes room
+    small.entries()
+    assert sum(size for _, size, _ in cache_module._PARSED) <= bound and len(cache_module._PARSED) == 3
+
+
 WRITER = textwrap.dedent("""
     import hashlib, sys
     import numpy as np
