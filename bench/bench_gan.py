@@ -31,6 +31,10 @@
         and size, lesion fraction, FID, KID, 1-NN accuracy and the per-pixel spread. The live
         metrics' curve of the lesion ratios is printed too. One JSON line per run is appended to
         --out/results.jsonl; the run and its sample grid stay in --out/NAME.
+
+    python bench/bench_gan.py grid OUT.png --resolution 128 "LABEL=samples.png" ...
+        A comparison figure: the T2 and mask columns of each sample grid (a run's
+        samples/step_*.png or real.png), side by side under their labels.
 """
 
 from __future__ import annotations
@@ -276,6 +280,31 @@ def lesions(args: argparse.Namespace) -> None:
         f"{step}: {p:.2f}, {q:.2f}" for step, p, q in curve if p is not None and q is not None))
 
 
+def grid(args: argparse.Namespace) -> None:
+    """The T2 and mask columns of sample grids (gan.data.sample_grid: header 14, gap 2), side by side."""
+    from PIL import Image, ImageDraw
+
+    header, gap, res = 14, 2, args.resolution
+    panels = []
+    for text in args.columns:
+        label, _, path = text.partition("=")
+        image = Image.open(path).convert("L")
+        left = 2 * (res + gap)  # T2 is the third channel column
+        panel = image.crop((left, 0, left + 2 * res + gap, image.height))
+        titled = Image.new("L", (panel.width, panel.height + header), 255)
+        titled.paste(panel, (0, header))
+        ImageDraw.Draw(titled).text((2, 1), label, fill=0)
+        panels.append(titled)
+    height = max(p.height for p in panels)
+    figure = Image.new("L", (sum(p.width for p in panels) + 12 * (len(panels) - 1), height), 255)
+    x = 0
+    for panel in panels:
+        figure.paste(panel, (x, 0))
+        x += panel.width + 12
+    figure.save(args.out)
+    print(f"{args.out}: {figure.width}x{figure.height}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode")
@@ -308,8 +337,14 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig setting")
     p.add_argument("--name", help="run name (default: from the settings)")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "lesions")
+    p = sub.add_parser("grid")
+    p.add_argument("out", type=Path)
+    p.add_argument("columns", nargs="+", metavar="LABEL=PNG")
+    p.add_argument("--resolution", type=int, default=128)
     args = parser.parse_args()
-    if args.mode == "lesions":
+    if args.mode == "grid":
+        grid(args)
+    elif args.mode == "lesions":
         lesions(args)
     elif args.mode == "experiment":
         experiment(args)
