@@ -110,7 +110,6 @@ def export_onnx(backbone: Backbone, path: Path) -> None:
         raise RuntimeError(f"exporting {backbone.id} to ONNX ({path}) failed: {last}")
 
 
-
 def _export_here() -> None:
     """The child's side of export_onnx: ``argv`` = backbone id, weights path, fingerprint, output."""
     import torch
