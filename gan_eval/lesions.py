@@ -6,7 +6,12 @@ the lesion is the union of its three sequences' masks (they are co-registered), 
 
 - its **position** is the mask's centroid, as fractions of the image height and width;
 - its **size** is the square root of its area fraction: the side of a square of the same area,
-  as a fraction of the image side (a length, like the position, so the two spreads compare).
+  as a fraction of the image side (a length, like the position, so the two spreads compare);
+- its **stray area** is the share of its area outside its largest connected piece (8-connected):
+  0 for one blob. Generators leave specks and blobs away from the lesion, which move the
+  centroid and inflate the spreads; a set's stray area (pooled: stray pixels over lesion
+  pixels) says how much of a spread ratio to trust. Real lesions can have satellites, so it
+  compares with the real set's, not with 0.
 
 A set's **spread** of either is the root-mean-square distance to the set's mean, over the cases
 that have a lesion. Fractions of the image make sets of different resolutions comparable (a
@@ -20,9 +25,10 @@ optional and the leaderboard scores embeddings; the tracker (``gan_eval.api``) r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy import ndimage
 
 from .cases import Case
 
@@ -36,16 +42,21 @@ LESION_OUTPUTS = {
     "lesion_size_spread_real": "spread of lesion sizes (real), fraction of the image side",
     "lesion_position_ratio": "lesion position spread, generated / real (1: as varied as real)",
     "lesion_size_ratio": "lesion size spread, generated / real (1: as varied as real)",
+    "lesion_stray_area": "share of lesion area outside each case's largest piece (generated)",
+    "lesion_stray_area_real": "share of lesion area outside each case's largest piece (real)",
 }
 
 
 @dataclass(frozen=True)
 class LesionGeometry:
     """One row per case: centroid ``(row, column)`` as fractions of the image, size as a fraction
-    of the image side; NaN for a case without a lesion."""
+    of the image side (NaN for a case without a lesion), and pixels: the lesion's area and the
+    area of its largest connected piece."""
 
     centroids: np.ndarray   # (n, 2)
     sizes: np.ndarray       # (n,)
+    areas: np.ndarray       # (n,) lesion pixels
+    largest: np.ndarray     # (n,) pixels of the largest 8-connected piece
 
     @property
     def has_lesion(self) -> np.ndarray:
@@ -63,7 +74,14 @@ def lesion_geometry(masks: np.ndarray) -> LesionGeometry:
         rows = (masks.sum(axis=2) @ (np.arange(height) + 0.5)) / area / height
         cols = (masks.sum(axis=1) @ (np.arange(width) + 0.5)) / area / width
         sizes = np.where(area > 0, np.sqrt(area / (height * width)), np.nan)
-    return LesionGeometry(np.stack([rows, cols], axis=1).reshape(n, 2), sizes)
+    return LesionGeometry(np.stack([rows, cols], axis=1).reshape(n, 2), sizes, area,
+                          np.array([_largest_piece(mask) for mask in masks], dtype=np.float64).reshape(n))
+
+
+def _largest_piece(mask: np.ndarray) -> int:
+    """Pixels of the largest 8-connected piece of a boolean 2D mask (0 when empty)."""
+    labels, pieces = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    return int(np.bincount(labels.ravel())[1:].max()) if pieces else 0
 
 
 def case_lesions(cases: Iterable[Case]) -> LesionGeometry | None:
@@ -72,12 +90,9 @@ def case_lesions(cases: Iterable[Case]) -> LesionGeometry | None:
     cases = list(cases)
     if not cases or any(case.masks is None for case in cases):
         return None
-    rows, sizes = [], []
-    for case in cases:  # cases may differ in size: one at a time
-        geometry = lesion_geometry(case.masks.max(axis=0)[None])
-        rows.append(geometry.centroids[0])
-        sizes.append(geometry.sizes[0])
-    return LesionGeometry(np.array(rows), np.array(sizes))
+    per_case = [lesion_geometry(case.masks.max(axis=0)[None]) for case in cases]  # sizes may differ
+    return LesionGeometry(*(np.concatenate([getattr(g, field.name) for g in per_case])
+                            for field in fields(LesionGeometry)))
 
 
 def _spread(values: np.ndarray) -> float | None:
@@ -94,13 +109,15 @@ def _ratio(generated: float | None, real: float | None) -> float | None:
 
 def lesion_spread(real: LesionGeometry, generated: LesionGeometry) -> dict[str, float | None]:
     """The ``LESION_OUTPUTS`` of a generated set against the real set (None where undefined:
-    fewer than two lesions, or a real spread of 0)."""
+    fewer than two lesions, a real spread of 0, no lesion pixel)."""
     out: dict[str, float | None] = {}
     for suffix, geometry in (("", generated), ("_real", real)):
         present = geometry.has_lesion
         out[f"lesion_fraction{suffix}"] = float(present.mean()) if len(present) else None
         out[f"lesion_position_spread{suffix}"] = _spread(geometry.centroids[present])
         out[f"lesion_size_spread{suffix}"] = _spread(geometry.sizes[present])
+        area = geometry.areas.sum()
+        out[f"lesion_stray_area{suffix}"] = float(1 - geometry.largest.sum() / area) if area else None
     for what in ("position", "size"):
         out[f"lesion_{what}_ratio"] = _ratio(out[f"lesion_{what}_spread"], out[f"lesion_{what}_spread_real"])
     return {key: out[key] for key in LESION_OUTPUTS}

@@ -210,11 +210,29 @@ def test_lesion_geometry_and_spread():
     assert case_lesions([Case("a", np.ones((3, 4, 4)))]) is None
 
 
+def test_stray_area_is_the_share_of_lesion_pixels_outside_each_case_s_largest_piece():
+    masks = np.zeros((3, 12, 12), dtype=np.uint8)
+    masks[0, 2:6, 2:6] = 1                        # one blob of 16: nothing stray
+    masks[1, 2:6, 2:6] = 1
+    masks[1, 10, 10] = masks[1, 11, 11] = 1       # a diagonal speck of 2 (8-connected: one piece)
+    masks[1, 0, 11] = 1                           # and a lone pixel
+    masks[2, 0:3, 0] = masks[2, 9:12, 11] = 1     # two pieces of 3: one counts as the lesion
+    geometry = lesion_geometry(masks)
+    assert list(geometry.areas) == [16, 19, 6] and list(geometry.largest) == [16, 16, 3]
+    spread = lesion_spread(lesion_geometry(masks[:1]), geometry)
+    assert spread["lesion_stray_area"] == pytest.approx((3 + 3) / (16 + 19 + 6))
+    assert spread["lesion_stray_area_real"] == 0
+    from_cases = case_lesions([Case(f"c{i}", np.ones((3, 12, 12)), masks=np.repeat(m[None], 3, 0))
+                               for i, m in enumerate(masks)])
+    np.testing.assert_array_equal(from_cases.largest, geometry.largest)
+
+
 def test_lesion_spread_of_a_set_without_any_lesion_is_undefined_not_an_error():
     real = lesion_geometry(np.eye(6, dtype=np.uint8)[None].repeat(2, axis=0))
     spread = lesion_spread(real, lesion_geometry(np.zeros((4, 6, 6), dtype=np.uint8)))
     assert spread["lesion_fraction"] == 0
     assert spread["lesion_position_spread"] is None and spread["lesion_position_ratio"] is None
+    assert spread["lesion_stray_area"] is None
 
 
 def test_import_gan_eval_loads_neither_numpy_nor_torch_until_the_api_is_used():
