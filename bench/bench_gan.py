@@ -27,10 +27,13 @@
         Lesion variation (issue 15 item 4): train one run with the default settings, changed by
         --set (TrainConfig fields, e.g. --set lesion_std=0), on the demo real set (91 phantom
         cases), then score n exported cases: spread of lesion centroids and sizes against the real
-        set's (gan_eval.lesions), two-sample Kolmogorov-Smirnov tests on the centroid row, column
-        and size, lesion fraction, FID, KID, 1-NN accuracy and the per-pixel spread. The live
-        metrics' curve of the lesion ratios is printed too. One JSON line per run is appended to
-        --out/results.jsonl; the run and its sample grid stay in --out/NAME.
+        set's and stray lesion area (gan_eval.lesions), two-sample Kolmogorov-Smirnov tests on the
+        centroid row, column and size, lesion fraction, FID, KID, 1-NN accuracy and the per-pixel
+        spread. The live metrics' curve of the lesion ratios is printed too. One JSON line per run
+        is appended to --out/results.jsonl; the run and its sample grid stay in --out/NAME.
+
+    python bench/bench_gan.py lesion-stats ARCHIVE ... [--resolution 128]
+        The same lesion measures (not FID) of exported archives, against the demo real set.
 
     python bench/bench_gan.py grid OUT.png --resolution 128 "LABEL=samples.png" ...
         A comparison figure: the T2 and mask columns of each sample grid (a run's
@@ -218,16 +221,51 @@ def pixel_spread(images) -> float:
     return float(((images[:, :3] + 1) / 2).std(dim=0).mean())
 
 
+def lesion_measures(real, generated, resolution: int) -> dict:
+    """The lesion geometry of ``generated`` cases against ``real`` ones (gan_eval.lesions: spreads,
+    stray area), the share of cases with a stray piece, two-sample KS tests on the centroid row,
+    column and size, and the per-pixel spread of the sequences at ``resolution``."""
+    from scipy.stats import ks_2samp
+
+    from gan_eval.gan.data import cases_to_tensor
+    from gan_eval.lesions import case_lesions, lesion_spread
+
+    real_geometry, geometry = case_lesions(real), case_lesions(generated)
+    measures = {**lesion_spread(real_geometry, geometry),
+                "stray_cases": float((geometry.largest < geometry.areas).mean())}
+    for label, ours, theirs in (("row", geometry.centroids[:, 0], real_geometry.centroids[:, 0]),
+                                ("column", geometry.centroids[:, 1], real_geometry.centroids[:, 1]),
+                                ("size", geometry.sizes, real_geometry.sizes)):
+        test = ks_2samp(ours[geometry.has_lesion], theirs[real_geometry.has_lesion])
+        measures[f"ks_{label}"], measures[f"ks_{label}_p"] = float(test.statistic), float(test.pvalue)
+    measures["pixel_spread"] = pixel_spread(cases_to_tensor(generated, resolution)[0])
+    measures["pixel_spread_real"] = pixel_spread(cases_to_tensor(real, resolution)[0])
+    return measures
+
+
+def print_lesion_measures(m: dict) -> None:
+    print(f"  lesion position ratio {m['lesion_position_ratio']:.3f}, size ratio {m['lesion_size_ratio']:.3f}, "
+          f"lesion fraction {m['lesion_fraction']:.3f} (real {m['lesion_fraction_real']:.3f})")
+    print("  KS statistic (p): " + ", ".join(f"{k} {m[f'ks_{k}']:.3f} ({m[f'ks_{k}_p']:.2g})"
+                                             for k in ("row", "column", "size")))
+    print(f"  stray lesion area {m['lesion_stray_area']:.3f} (real {m['lesion_stray_area_real']:.3f}), cases with "
+          f"a stray piece {m['stray_cases']:.3f}; per-pixel spread {m['pixel_spread']:.3f} "
+          f"(real {m['pixel_spread_real']:.3f})")
+
+
+def lesion_stats(args: argparse.Namespace) -> None:
+    real = make_cases(91, seed=0, size=max(128, args.resolution))
+    for archive in args.archives:
+        print(f"{archive}:")
+        print_lesion_measures(lesion_measures(real, list(read_cases(archive)[0]), args.resolution))
+
+
 def lesions(args: argparse.Namespace) -> None:
     import json
 
-    from scipy.stats import ks_2samp
-
     from gan_eval.api import Evaluator
     from gan_eval.features.embed import embed_cases
-    from gan_eval.gan.data import cases_to_tensor
     from gan_eval.gan.runs import read_metrics
-    from gan_eval.lesions import case_lesions, lesion_spread
 
     torch.set_num_threads(args.threads)
     out = args.out
@@ -248,34 +286,18 @@ def lesions(args: argparse.Namespace) -> None:
     curve = [(line["step"], line.get("lesion_position_ratio"), line.get("lesion_size_ratio"))
              for line in read_metrics(run_dir)]
 
-    real_features = embed_cases(real, name="real", cache=False).features
-    scores = fid_against(real_features, run_dir, args.n, out, name)
+    scores = fid_against(embed_cases(real, name="real", cache=False).features, run_dir, args.n, out, name)
     generated = list(read_cases(out / f"{name}.zip")[0])
-    real_geometry, geometry = case_lesions(real), case_lesions(generated)
-    spreads = lesion_spread(real_geometry, geometry)
-    tests = {}
-    for label, ours, theirs in (("row", geometry.centroids[:, 0], real_geometry.centroids[:, 0]),
-                                ("column", geometry.centroids[:, 1], real_geometry.centroids[:, 1]),
-                                ("size", geometry.sizes, real_geometry.sizes)):
-        test = ks_2samp(ours[geometry.has_lesion], theirs[real_geometry.has_lesion])
-        tests[f"ks_{label}"], tests[f"ks_{label}_p"] = float(test.statistic), float(test.pvalue)
     result = {"name": name, "settings": settings, "resolution": args.resolution, "steps": args.steps,
               "seed": args.seed, "threads": torch.get_num_threads(), "minutes": minutes, "n": args.n, **scores,
-              **spreads, **tests,
-              "pixel_spread": pixel_spread(cases_to_tensor(generated, args.resolution)[0]),
-              "pixel_spread_real": pixel_spread(cases_to_tensor(real, args.resolution)[0]), "curve": curve}
+              **lesion_measures(real, generated, args.resolution), "curve": curve}
     shutil.copy(latest_sample(run_dir), out / f"{name}_samples.png")
     with open(out / "results.jsonl", "a") as f:
         f.write(json.dumps(result) + "\n")
     print(f"{name}: {args.steps} steps at {args.resolution}² in {minutes:.1f} min, {torch.get_num_threads()} "
           f"thread(s); {args.n} cases; {_load()}")
-    print(f"  lesion position ratio {spreads['lesion_position_ratio']:.3f}, size ratio "
-          f"{spreads['lesion_size_ratio']:.3f}, lesion fraction {spreads['lesion_fraction']:.3f} "
-          f"(real {spreads['lesion_fraction_real']:.3f})")
-    print("  KS statistic (p): " + ", ".join(f"{k} {tests[f'ks_{k}']:.3f} ({tests[f'ks_{k}_p']:.2g})"
-                                             for k in ("row", "column", "size")))
-    print(f"  FID {scores['fid']:.1f}, KID {scores['kid']:.4f}, 1-NN accuracy {scores['accuracy']:.3f}; per-pixel "
-          f"spread {result['pixel_spread']:.3f} (real {result['pixel_spread_real']:.3f})")
+    print_lesion_measures(result)
+    print(f"  FID {scores['fid']:.1f}, KID {scores['kid']:.4f}, 1-NN accuracy {scores['accuracy']:.3f}")
     print("  live metrics (step: position, size ratio): " + ", ".join(
         f"{step}: {p:.2f}, {q:.2f}" for step, p, q in curve if p is not None and q is not None))
 
@@ -337,6 +359,9 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig setting")
     p.add_argument("--name", help="run name (default: from the settings)")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out" / "lesions")
+    p = sub.add_parser("lesion-stats")
+    p.add_argument("archives", nargs="+", type=Path)
+    p.add_argument("--resolution", type=int, default=128, help="of the per-pixel spread")
     p = sub.add_parser("grid")
     p.add_argument("out", type=Path)
     p.add_argument("columns", nargs="+", metavar="LABEL=PNG")
@@ -346,6 +371,8 @@ def main() -> None:
         grid(args)
     elif args.mode == "lesions":
         lesions(args)
+    elif args.mode == "lesion-stats":
+        lesion_stats(args)
     elif args.mode == "experiment":
         experiment(args)
     elif args.mode == "score-memory":
