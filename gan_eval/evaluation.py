@@ -130,7 +130,9 @@ def score_embedded(ws: Workspace, embeddings: dict[str, EmbeddingSet], progress:
     embeddings = dict(embeddings)
     others = {}
     for space in comparison_spaces(ws.backbone) if compare_in is None else compare_in:
-        space_sets = {name: embed_set(ws, name, progress, backbone=space) for name in embeddings}
+        in_space = None if progress is None else (
+            lambda done, total, stage="", space=space: progress(done, total, f"{stage} in {space}"))
+        space_sets = {name: embed_set(ws, name, in_space, backbone=space) for name in embeddings}
         others[space] = space_sets.pop(REAL), space_sets
     if progress:
         progress(0, None, "scoring")

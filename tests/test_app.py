@@ -275,6 +275,59 @@ def test_leaderboard_final_score_and_rank_follow_the_stored_ratings(small_worksp
     assert list(table.index[:2]) == sorted(expected_rank, key=expected_rank.get)
 
 
+def test_every_row_shows_while_the_radiomic_features_are_computed(small_workspace, tmp_path, monkeypatch):
+    """A first launch: every submission's row (final in the workspace's backbone) is on the
+    leaderboard before the radiomic feature space, the slowest part, is done; FRD follows."""
+    import shutil
+    import threading
+    import time
+
+    from gan_eval.features import radiomic
+    from gan_eval.workspace import Workspace
+
+    root = tmp_path / "first-launch"
+    shutil.copytree(small_workspace.root, root, ignore=shutil.ignore_patterns("reader_study.sqlite*"))
+    for computed in ("features", "orientation", "sources", "results"):  # keep the exported model only
+        shutil.rmtree(root / "cache" / computed, ignore_errors=True)
+    ws = Workspace(root)
+    released, engine = threading.Event(), radiomic.engine
+
+    def slow_radiomics(batch):
+        assert released.wait(120), "the test never released the radiomic features"
+        return engine(batch)
+    monkeypatch.setattr(radiomic, "engine", slow_radiomics)
+
+    def frd_column(at: AppTest):
+        """The FRD column of the leaderboard's tables, or None when none shows it."""
+        tables = [t.value for t in at.dataframe if "frd" in t.value.columns]
+        return tables[0]["frd"] if tables else None
+
+    def page_until(condition, what: str) -> AppTest:
+        deadline = time.monotonic() + 120
+        while True:
+            at = open_app(ws, "leaderboard")
+            assert not at.exception, at.exception
+            if condition(at):
+                return at
+            assert time.monotonic() < deadline, f"the leaderboard never showed {what}:\n{texts(at)}"
+            time.sleep(0.5)
+
+    try:
+        at = page_until(lambda at: "Every submission is scored" in texts(at), "every row before radiomics")
+        assert set(at.dataframe[0].value.index) == set(ws.submissions)
+        assert "radiomics feature space" in texts(at) and "Provisional scores" not in texts(at)
+        assert frd_column(at) is None and "Rank agreement between feature spaces" not in texts(at)
+    finally:
+        released.set()
+    at = page_until(lambda at: "Every submission is scored" not in texts(at), "the final scores")
+    final = evaluate_workspace(ws)
+    frd = frd_column(at)
+    for name, record in final["submissions"].items():
+        assert frd[name] == pytest.approx(record["frd"], rel=1e-12)
+        assert at.dataframe[0].value.loc[name, "fid"] == pytest.approx(record["fid"], rel=1e-12)
+    assert "Rank agreement between feature spaces" in texts(at)
+
+
 def test_names_from_an_upload_are_shown_as_text_never_as_markdown(tmp_path):
     """A crafted file or entry name once rendered as a live link and fetched an image URL."""
     from gan_eval.workspace import Workspace

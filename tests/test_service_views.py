@@ -189,9 +189,23 @@ def test_evaluate_in_steps_shows_rows_early_and_ends_with_the_evaluation(tmp_pat
                                        demo_options=options)
     assert published[0].provisional and list(published[0].result["submissions"]) == ["small"]
     assert published[-1].pending == () and published[-1].result == result
+    # Before the radiomic features are computed, every row, final in the workspace's backbone.
+    every_row = published[-2]
+    assert every_row.pending == () and every_row.pending_spaces == ("radiomics",) and every_row.provisional
+    assert every_row.result["submissions"].keys() == result["submissions"].keys()
+    for name, record in result["submissions"].items():
+        assert record["frd"] is not None and every_row.result["submissions"][name]["frd"] is None
+        assert {k: v for k, v in every_row.result["submissions"][name].items() if k != "frd"} == \
+            {k: v for k, v in record.items() if k != "frd"}
+    assert {k: v for k, v in every_row.result.items() if k not in ("submissions", "frechet_by_space", "rank_agreement")} \
+        == {k: v for k, v in result.items() if k not in ("submissions", "frechet_by_space", "rank_agreement")}
     assert [len(p.result["submissions"]) for p in published] == sorted(len(p.result["submissions"]) for p in published)
     assert set(ws.set_names()) == {REAL, "good", "collapsed", "memorized", "blurry", "inconsistent", "small"}
     assert ws.entry("good").n_accepted == 12 and ws.entry("small").n_accepted == 6
     assert result == evaluate_workspace(ws)
     assert any(stage == staged.DEMO_BUILD_STAGE for _, _, stage in calls)
     assert not list(ws.root.glob("demo_staging*"))
+    assert any(stage == "embedding good in radiomics" for _, _, stage in calls)
+    published.clear()
+    assert staged.evaluate_in_steps(ws, publish=published.append) == result  # all cached: straight to the end
+    assert [p.provisional for p in published] == [False]

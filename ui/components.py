@@ -86,9 +86,14 @@ def evaluation(ws, provisional: bool = True) -> dict | None:
     current = state.scores(ws)
     _progress_panel(ws, job, None if current is None else id(current))
     if current is not None and provisional and not job.status.error:
-        st.warning(f"**Provisional scores**: {len(current.result['submissions'])} submission(s) scored so far; "
-                   f"still coming: {', '.join(text(n) for n in current.pending)}. FID_max, FID scores and ranks "
-                   "are over the submissions shown and will change when all are in.")
+        if current.pending:
+            st.warning(f"**Provisional scores**: {len(current.result['submissions'])} submission(s) scored so far; "
+                       f"still coming: {', '.join(text(n) for n in current.pending)}. FID_max, FID scores and "
+                       "ranks are over the submissions shown and will change when all are in.")
+        else:
+            st.info(f"**Every submission is scored** in {text(current.result['backbone'])}; still being computed: "
+                    f"the {', '.join(text(n) for n in current.pending_spaces)} feature space(s), for FRD and the "
+                    "agreement of the ranks between feature spaces. The numbers shown will not change.")
         return current.result
     return None
 
