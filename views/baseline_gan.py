@@ -39,7 +39,7 @@ with st.expander("Start a new training run", expanded=not runs.list_runs(ws.gan_
                                             help="Pushes distinct latents to distinct cases; 0 turns it off, "
                                             "and on ~91 cases the generator then collapses onto one case")
         metrics_every = cols[2].number_input(
-            "Live metrics every N steps", 0, 100_000, defaults.metrics_every,
+            "Metrics every N steps", 0, 100_000, defaults.metrics_every,
             help=f"Score {defaults.metrics_samples} cases of the EMA generator against the real set, as the jury "
                  f"would ({ws.backbone}), and keep that generator for export; 0 turns it off")
         lesion_std = cols[3].number_input(
