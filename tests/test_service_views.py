@@ -172,7 +172,10 @@ def test_overall_progress_spans_every_set_and_ignores_cached_sets_in_its_rate():
 
 def test_evaluation_totals_count_every_set(small_workspace):
     totals = staged.evaluation_totals(small_workspace)
-    assert totals == {f"embedding {n}": small_workspace.entry(n).n_accepted for n in small_workspace.set_names()}
+    sets = {n: small_workspace.entry(n).n_accepted for n in small_workspace.set_names()}
+    # Radiomics, the comparison space found on every machine (no weights), counts too.
+    assert totals == {f"embedding {n}": k for n, k in sets.items()} | {f"embedding {n} in radiomics": k
+                                                                         for n, k in sets.items()}
 
 
 def test_evaluate_in_steps_shows_rows_early_and_ends_with_the_evaluation(tmp_path, monkeypatch):
@@ -185,8 +188,15 @@ def test_evaluate_in_steps_shows_rows_early_and_ends_with_the_evaluation(tmp_pat
     calls = []
     totals = staged.evaluation_totals(ws, options)
     assert totals[staged.DEMO_BUILD_STAGE] == 12 + 5 * 12 + 6
-    result = staged.evaluate_in_steps(ws, progress=lambda *c: calls.append(c), publish=published.append,
-                                       demo_options=options)
+    tracker = staged.OverallProgress(totals, forward=lambda *c: calls.append(c))
+    done_when_published = []
+
+    def publish(scores):
+        published.append(scores)
+        done_when_published.append(tracker.fraction)
+    result = staged.evaluate_in_steps(ws, progress=tracker, publish=publish, demo_options=options)
+    # The bar is not full while the radiomic features are computed, and is at the end.
+    assert done_when_published[-2] < 1 and done_when_published[-1] == tracker.fraction == 1
     assert published[0].provisional and list(published[0].result["submissions"]) == ["small"]
     assert published[-1].pending == () and published[-1].result == result
     # Before the radiomic features are computed, every row, final in the workspace's backbone.

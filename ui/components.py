@@ -91,9 +91,10 @@ def evaluation(ws, provisional: bool = True) -> dict | None:
                        f"still coming: {', '.join(text(n) for n in current.pending)}. FID_max, FID scores and "
                        "ranks are over the submissions shown and will change when all are in.")
         else:
+            spaces = current.pending_spaces
             st.info(f"**Every submission is scored** in {text(current.result['backbone'])}; still being computed: "
-                    f"the {', '.join(text(n) for n in current.pending_spaces)} feature space(s), for FRD and the "
-                    "agreement of the ranks between feature spaces. The numbers shown will not change.")
+                    f"the {' and '.join(text(n) for n in spaces)} feature space{'s' if len(spaces) > 1 else ''}, "
+                    "for FRD and the agreement of the ranks between feature spaces. The numbers shown will not change.")
         return current.result
     return None
 

@@ -86,14 +86,20 @@ class OverallProgress:
 
 def evaluation_totals(ws: Workspace, demo_options: dict | None = None) -> dict[str, int]:
     """The stages of an evaluation of ``ws`` and their sizes in cases: one "embedding <set>"
-    per set (its accepted cases), and for a demo still to build "building the demo cases"."""
+    per set (its accepted cases), one "embedding <set> in <space>" per set and comparison feature
+    space (``evaluation.comparison_spaces``), and for a demo still to build "building the demo
+    cases"."""
+    from ..evaluation import comparison_spaces
+
     totals: dict[str, int] = {}
     if is_demo(ws) and _demo_missing(ws):
         counts = _demo_counts(demo_options or {})
         totals[DEMO_BUILD_STAGE] = sum(counts.values())
-        totals |= {f"embedding {name}": n for name, n in counts.items()}
     else:
-        totals |= {f"embedding {name}": ws.entry(name).n_accepted for name in ws.set_names()}
+        counts = {name: ws.entry(name).n_accepted for name in ws.set_names()}
+    totals |= {f"embedding {name}": n for name, n in counts.items()}
+    for space in comparison_spaces(ws.backbone):
+        totals |= {f"embedding {name} in {space}": n for name, n in counts.items()}
     return totals
 
 
