@@ -173,10 +173,10 @@ def _reading(ws: Workspace, result: dict) -> dict:
         reading["progress"] = {reader: list(p) for reader, p in study.progress_all().items()}
         return reading
     # Every rating kept, stale ones too (``counted`` false): the study's own rows, un-blinded.
-    # (reader, team, case_id, criterion, value, item_id, rated_at, position, stale)
-    rows = study._rating_rows(include_stale=True, selected=selection)
-    ratings = sorted(({"reader": r[0], "team": r[1], "case_id": r[2], "criterion": r[3], "value": int(r[4]),
-                       "item_id": r[5], "rated_at": r[6], "counted": not r[8]} for r in rows),
+    rows = study.stored_ratings(include_stale=True, selected=selection)
+    ratings = sorted(({"reader": r.reader, "team": r.team, "case_id": r.case_id, "criterion": r.criterion,
+                       "value": int(r.value), "item_id": r.item_id, "rated_at": r.rated_at, "counted": not r.stale}
+                      for r in rows),
                      key=lambda r: (r["reader"], r["team"], r["case_id"], r["criterion"]))
     readers: dict[str, dict] = {}
     for r in ratings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import IO, Iterable, Mapping, Sequence
+from typing import IO, Iterable, Mapping, NamedTuple, Sequence
 
 from . import turing
 from .csv_safe import write_rows
@@ -25,6 +25,20 @@ EXPORT_COLUMNS = ("reader", "team", "case_id", "item_id", "criterion", "value", 
 VERDICT_EXPORT_COLUMNS = ("reader", "team", "case_id", "item_id", "says", "confidence", "rated_at", "stale")
 
 
+class StoredRating(NamedTuple):
+    """One stored rating, un-blinded, with where it was read and whether it still counts."""
+
+    reader: str
+    team: str
+    case_id: str
+    criterion: str
+    value: int
+    item_id: str
+    rated_at: str
+    position: int
+    stale: bool          # the case is no longer selected (or the team was removed)
+
+
 class StudyResults:
     """What the organiser, the leaderboard and the report read from a study."""
 
@@ -35,16 +49,16 @@ class StudyResults:
 
     def ratings(self, *, include_stale: bool = False, selected: Selection | None = None) -> list[Rating]:
         """The stored ratings of current cases, un-blinded."""
-        return [Rating(*row[:5]) for row in self._rating_rows(include_stale, selected)]
+        return [Rating(*row[:5]) for row in self.stored_ratings(include_stale=include_stale, selected=selected)]
 
-    def _rating_rows(self, include_stale: bool, selected: Selection | None) -> list[tuple]:
-        """(reader, team, case_id, criterion, value, item_id, rated_at, position, stale) rows."""
+    def stored_ratings(self, *, include_stale: bool = False, selected: Selection | None = None) -> list[StoredRating]:
+        """Every stored rating of current cases (``include_stale``: of every case), un-blinded."""
         with self._connection() as conn:
             rows = conn.execute(
                 "SELECT r.reader, i.team, i.case_id, r.criterion, r.value, r.item_id, r.rated_at, i.position, "
                 "i.stale FROM ratings r JOIN items i USING (item_id)").fetchall()
         current = _is_current(selected)
-        return [row[:8] + (not current(row),) for row in rows if include_stale or current(row)]
+        return [StoredRating(*row[:8], not current(row)) for row in rows if include_stale or current(row)]
 
     def export_csv(self, path_or_buffer: str | Path | IO[str], *, selected: Selection | None = None) -> int:
         """Write every rating kept, un-blinded, stale ones included, with columns EXPORT_COLUMNS
@@ -53,10 +67,9 @@ class StudyResults:
         Names and case ids that a spreadsheet would read as formulas are neutralised
         (:mod:`gan_eval.csv_safe`): readers and teams choose them, the organiser opens the file.
         """
-        rows = self._rating_rows(include_stale=True, selected=selected)
-        rows.sort(key=lambda row: (row[0], row[1], row[8], row[7], row[2], CRITERION_KEYS.index(row[3])))
-        table = [(reader, team, case_id, item_id, criterion, value, rated_at, int(stale))
-                 for reader, team, case_id, criterion, value, item_id, rated_at, _, stale in rows]
+        rows = sorted(self.stored_ratings(include_stale=True, selected=selected),
+                      key=lambda r: (r.reader, r.team, r.stale, r.position, r.case_id, CRITERION_KEYS.index(r.criterion)))
+        table = [(r.reader, r.team, r.case_id, r.item_id, r.criterion, r.value, r.rated_at, int(r.stale)) for r in rows]
         return _write_csv(path_or_buffer, table, EXPORT_COLUMNS)
 
     def verdicts(self, *, include_stale: bool = False, selected: Selection | None = None) -> list[VerdictRow]:
