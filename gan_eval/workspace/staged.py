@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..embedding_set import EmbeddingSet
 from ..progress import Progress
+from .demo import DEMO_BUILD_STAGE, demo_counts, demo_lock, missing_sets
 from .folder import REAL, Workspace
 from .service import is_demo
 
@@ -92,8 +93,8 @@ def evaluation_totals(ws: Workspace, demo_options: dict | None = None) -> dict[s
     from ..evaluation import comparison_spaces
 
     totals: dict[str, int] = {}
-    if is_demo(ws) and _demo_missing(ws):
-        counts = _demo_counts(demo_options or {})
+    if is_demo(ws) and missing_sets(ws):
+        counts = demo_counts(demo_options or {})
         totals[DEMO_BUILD_STAGE] = sum(counts.values())
     else:
         counts = {name: ws.entry(name).n_accepted for name in ws.set_names()}
@@ -105,7 +106,6 @@ def evaluation_totals(ws: Workspace, demo_options: dict | None = None) -> dict[s
 
 # -------------------------------------------------------- an evaluation that shows rows early
 
-DEMO_BUILD_STAGE = "building the demo cases"
 DEMO_FIRST = ("small",)  # built and scored first with the real set: a first row within seconds
 
 
@@ -123,20 +123,6 @@ class Scores:
     @property
     def provisional(self) -> bool:
         return bool(self.pending or self.pending_spaces)
-
-
-def _demo_counts(options: dict) -> dict[str, int]:
-    from ..demo import DEMO_SUBMISSIONS, REAL_CASES, SMALL_CASES, SUBMISSION_CASES
-
-    return {REAL: options.get("n_real", REAL_CASES)} | {
-        name: options.get("n_small", SMALL_CASES) if name == "small" else options.get("n_cases", SUBMISSION_CASES)
-        for name in DEMO_SUBMISSIONS}
-
-
-def _demo_missing(ws: Workspace) -> list[str]:
-    from ..demo import DEMO_SUBMISSIONS
-
-    return [name for name in [REAL, *DEMO_SUBMISSIONS] if name not in ws.set_names()]
 
 
 def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=None,
@@ -161,14 +147,14 @@ def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=N
     publish = publish or (lambda scores: None)
     ready: queue.Queue = queue.Queue()
     builder = None
-    if is_demo(ws) and _demo_missing(ws):
+    if is_demo(ws) and missing_sets(ws):
         first = _build_demo_first_sets(ws, progress, demo_options or {})
         for name in first + [n for n in ws.set_names() if n not in first]:  # and any built before
             ready.put(name)
         builder = threading.Thread(target=_build_demo_rest, args=(ws, progress, demo_options or {}, ready),
                                    name="gan_eval-demo-build", daemon=True)
         builder.start()
-        expected = [REAL, *DEMO_FIRST] + [n for n in _demo_counts({}) if n not in (REAL, *DEMO_FIRST)]
+        expected = [REAL, *DEMO_FIRST] + [n for n in demo_counts({}) if n not in (REAL, *DEMO_FIRST)]
     else:
         if ws.real is None:
             raise ValueError("the workspace has no real set yet")
@@ -214,18 +200,6 @@ def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=N
     return result
 
 
-def _demo_lock(ws: Workspace):
-    import fcntl
-    from contextlib import contextmanager
-
-    @contextmanager
-    def locked():
-        with open(ws.root / ".demo-build.lock", "a+") as lock:  # the lock open_demo_workspace takes
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
-    return locked()
-
-
 def _staging(ws: Workspace) -> Path:
     staging = ws.root / "demo_staging-steps"  # kept between the two steps, removed at the end
     staging.mkdir(exist_ok=True)
@@ -257,9 +231,9 @@ def _build_demo_first_sets(ws: Workspace, progress: Progress | None, options: di
     from ..demo import PROTOTYPES, build_demo, default_workers
 
     options = {"workers": default_workers()} | options
-    counts = _demo_counts(options)
-    with _demo_lock(ws):
-        missing = _demo_missing(ws)
+    counts = demo_counts(options)
+    with demo_lock(ws):
+        missing = missing_sets(ws)
         first = [n for n in (REAL, *DEMO_FIRST) if n in missing]
         if first:
             staging = _staging(ws)
@@ -280,10 +254,10 @@ def _build_demo_rest(ws: Workspace, progress: Progress | None, options: dict, re
     from ..demo import MANIFEST, build_demo, default_workers
 
     options = {"workers": default_workers()} | options
-    counts = _demo_counts(options)
+    counts = demo_counts(options)
     done: set[str] = set()
     try:
-        with _demo_lock(ws):
+        with demo_lock(ws):
             staging = _staging(ws)
 
             def register_complete() -> None:
@@ -307,7 +281,7 @@ def _build_demo_rest(ws: Workspace, progress: Progress | None, options: dict, re
                 register_complete()
 
             done.update(n for n in counts if n in ws.set_names())
-            if _demo_missing(ws):
+            if missing_sets(ws):
                 build_demo(staging, seed=ws.seed, progress=watch, **options)
                 register_complete()
             shutil.rmtree(staging, ignore_errors=True)
