@@ -2,6 +2,8 @@
 details, window presets, the leaderboard's layout and formats, overall progress, and the
 evaluation that publishes provisional rows."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -216,6 +218,15 @@ def test_evaluate_in_steps_shows_rows_early_and_ends_with_the_evaluation(tmp_pat
     assert any(stage == staged.DEMO_BUILD_STAGE for _, _, stage in calls)
     assert not list(ws.root.glob("demo_staging*"))
     assert any(stage == "embedding good in radiomics" for _, _, stage in calls)
+    # Every set in the cache, radiomics not (its code changed, say): the rows come first all the same.
+    shutil.rmtree(next((ws.cache_dir / "features").glob("radiomics*")))
     published.clear()
-    assert staged.evaluate_in_steps(ws, publish=published.append) == result  # all cached: straight to the end
-    assert [p.provisional for p in published] == [False]
+    calls.clear()
+
+    def publish_in_order(scores):
+        published.append(scores)
+        calls.append(("published", scores.pending_spaces))
+    assert staged.evaluate_in_steps(ws, progress=lambda *c: calls.append(c), publish=publish_in_order) == result
+    assert [p.pending_spaces for p in published] == [("radiomics",), ()]
+    first_radiomics = next(i for i, c in enumerate(calls) if str(c[-1]).endswith("in radiomics"))
+    assert calls.index(("published", ("radiomics",))) < first_radiomics
