@@ -37,8 +37,8 @@ class TrainConfig:
     # place (position spread 0.60 of the real set's, 64x64, 1500 steps), with scale 10 0.95 at the
     # same FID. 10 overshoots at 128x128 (position 2.1, stray mask blobs); 3 gave 0.87 / 1.24 at
     # 64 / 128 (before 0.86 / 0.82), KID 0.394 / 0.404 (before 0.414 / 0.413). At 128x128 after
-    # 9000 steps, two seeds: without it the size spread collapsed once (0.60, else 1.10); with 3
-    # 1.13 and 0.80, every KS p >= 0.076; FID 137 / 148 without, 156 / 143 with. bench/RESULTS.md
+    # 9000 steps, three seeds: without it the size spread collapsed once (0.60, else 1.10, 1.02);
+    # with 3 every spread is 0.80-1.26; FID 143 without, 148 with (mean; seed sd 6-7). bench/RESULTS.md
     lesion_std: float = 3.0
     seed: int = 0
     device: str = "auto"
