@@ -79,8 +79,7 @@ def _settings_key(ws: Workspace) -> str:
 
 def start_evaluation(ws: Workspace) -> Job:
     """Start (or join) the background job that builds the demo if needed, embeds and scores,
-    publishing provisional scores as sets come in, then computes the maps (from when every row is
-    final in the workspace's backbone, beside the other feature spaces). A running job is
+    publishing provisional scores as sets come in, then computes the maps. A running job is
     joined whatever changed meanwhile; a finished one is rerun when the settings or sets changed."""
     root, key = str(ws.root), _settings_key(ws)
     with _LOCK:
@@ -100,10 +99,6 @@ def start_evaluation(ws: Workspace) -> Job:
                 _SCORES[root] = (valid, scores)
                 if not scores.provisional:
                     _JOBS[root] = (valid, _JOBS[root][1])
-                elif scores.pending_spaces:
-                    # Every row is final: the maps (the workspace's backbone only) need not wait for
-                    # the other feature spaces, and use the core that radiomics leaves idle.
-                    _start_maps(ws, scores.result)
 
             result = staged.evaluate_in_steps(ws, progress=tracker, publish=publish)
             _start_maps(ws, result)
