@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import EmbeddingCache
-from .features.embed import embed_archive
+from .features.embed import archive_in_cache, embed_archive
 from .features.registry import DEFAULT_BACKBONE
 from .features.weights import WeightsNotFoundError, resolve_weights
 from .radiomics import BACKBONE as RADIOMICS
@@ -64,6 +64,13 @@ def embed_set(ws: Workspace, name: str, progress: Progress | None = None, backbo
     return embed_archive(ws.archive_path(name), backbone=ws.backbone if own else backbone,
                          weights=ws.weights if own else None, progress=progress, cache=ws.cache_dir, name=name,
                          total=ws.entry(name).n_accepted)
+
+
+def set_in_cache(ws: Workspace, name: str, backbone: str | None = None) -> bool:
+    """Whether ``embed_set`` of this set (under ``backbone``) would be read whole from the cache."""
+    own = backbone is None or backbone == ws.backbone
+    return archive_in_cache(ws.archive_path(name), ws.backbone if own else backbone, ws.weights if own else None,
+                            cache=ws.cache_dir)
 
 
 def embed_all(ws: Workspace, progress: Progress | None = None, backbone: str | None = None) -> dict[str, EmbeddingSet]:

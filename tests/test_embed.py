@@ -22,7 +22,7 @@ from gan_eval.cli import main
 from gan_eval.embedding_set import EmbeddingSet
 from gan_eval.features import embed as embed_module
 from gan_eval.features.batching import EmbedInputError
-from gan_eval.features.embed import embed_archive, embed_cases
+from gan_eval.features.embed import archive_in_cache, embed_archive, embed_cases
 from gan_eval.features.engines import OnnxEngine, onnx_checksum_path, onnx_model_name
 from gan_eval.features.loaders import PRECOMPUTED, load_embedding_file, load_embedding_matrix
 from gan_eval.features.weights import Backbone, resolve_backbone
@@ -157,6 +157,21 @@ def test_a_second_run_over_an_archive_reads_neither_archive_nor_model(reference,
     np.testing.assert_array_equal(warm.features, first.features)
     np.testing.assert_array_equal(warm.consistency, first.consistency)
     assert warm.case_ids == first.case_ids and progress == [(8, 8)]
+
+
+def test_an_archive_is_in_the_cache_for_a_backbone_only_once_embedded_with_it(reference, tmp_path, monkeypatch):
+    cases, _, _, cache = reference
+    archive = tmp_path / "seen.zip"
+    write_archive(cases[2:5], archive)  # cases no other test archives: the cache has not seen these bytes
+    monkeypatch.setattr(embed_module, "iter_cases", lambda *a, **k: pytest.fail("the archive was decoded"))
+    assert not archive_in_cache(archive, cache=cache)  # never seen: its case list is unknown
+    monkeypatch.undo()
+    embed_archive(archive, device="cpu", cache=cache)
+    monkeypatch.setattr(embed_module, "iter_cases", lambda *a, **k: pytest.fail("the archive was decoded"))
+    monkeypatch.setattr(embed_module, "make_engine", lambda *a, **k: pytest.fail("an engine was built"))
+    assert archive_in_cache(archive, cache=cache)
+    assert not archive_in_cache(archive, backbone="radiomics", cache=cache)
+    assert not archive_in_cache(archive, cache=False)
 
 
 def test_the_warm_path_does_not_even_import_torch(reference, tmp_path):

@@ -218,6 +218,10 @@ def test_evaluate_in_steps_shows_rows_early_and_ends_with_the_evaluation(tmp_pat
     assert any(stage == staged.DEMO_BUILD_STAGE for _, _, stage in calls)
     assert not list(ws.root.glob("demo_staging*"))
     assert any(stage == "embedding good in radiomics" for _, _, stage in calls)
+    # Every set in the cache in every space: no provisional scores, no false "being computed".
+    published.clear()
+    assert staged.evaluate_in_steps(ws, publish=published.append) == result
+    assert [p.provisional for p in published] == [False]
     # Every set in the cache, radiomics not (its code changed, say): the rows come first all the same.
     shutil.rmtree(next((ws.cache_dir / "features").glob("radiomics*")))
     published.clear()

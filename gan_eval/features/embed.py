@@ -74,6 +74,23 @@ def embed_cases(cases: Iterable[Case], backbone: str = DEFAULT_BACKBONE, weights
     return _embedding_set(embedded, name)
 
 
+def archive_in_cache(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: str | Path | None = None,
+                     cache: CacheArg = None) -> bool:
+    """Whether ``embed_archive`` would find every case of ``path`` in the cache for ``backbone``
+    (and its orientation descriptors): true only for an archive seen before, whose case list is
+    recorded; nothing is decoded and no model is loaded to find out."""
+    cache = open_cache(cache)
+    if cache is None:
+        return False
+    manifest = cache.source_manifest(cache.source_key(path))
+    if manifest is None:
+        return False
+    run = _run(backbone, weights, "cpu", None, None, cache)
+    wanted = len(set(manifest["digests"]))
+    return len(run.store.entries(manifest["digests"])) == len(run.orientation_store.entries(manifest["digests"])) \
+        == wanted
+
+
 def embed_archive(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: str | Path | None = None,
                   device: str = "auto", progress: Progress | None = None, cache: CacheArg = None,
                   name: str | None = None, batch_size: int | None = None, total: int | None = None) -> EmbeddingSet:

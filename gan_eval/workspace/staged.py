@@ -131,9 +131,9 @@ def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=N
     whenever one was not all in the cache and others are still to come, the submissions embedded so far
     are scored and handed to ``publish(Scores(result, pending))`` (provisional: FID_max is over
     those). Once every set is embedded, all of them are published in the workspace's backbone
-    before the comparison feature spaces are embedded (radiomics: ~16 ms a case, two minutes for
-    the demo; Inception v3 ~100 ms). The final result is the one ``evaluate`` gives, stored under
-    the same key, and is published too.
+    before the comparison feature spaces are embedded, when any set is not in the cache in one of
+    them (radiomics: ~16 ms a case, two minutes for the demo; Inception v3 ~100 ms). The final
+    result is the one ``evaluate`` gives, stored under the same key, and is published too.
 
     The built-in demo is built in steps for this: the real and the small set first (a first row
     within seconds), then the others, each registered as soon as its archive is written
@@ -141,7 +141,7 @@ def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=N
     import queue
     import threading
 
-    from ..evaluation import comparison_spaces, embed_set, score_embedded
+    from ..evaluation import comparison_spaces, embed_set, score_embedded, set_in_cache
 
     publish = publish or (lambda scores: None)
     ready: queue.Queue = queue.Queue()
@@ -187,11 +187,11 @@ def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=N
             publish(Scores(score_embedded(ws, {REAL: embedded[REAL], **subs}, compare_in=()), pending))
         if builder is None and not pending:
             break
-    spaces = tuple(comparison_spaces(ws.backbone))
+    # Spaces with a set to embed (also when every set was in the cache in the workspace's
+    # backbone: a space whose weights were just installed, radiomics after its code changed).
+    spaces = tuple(space for space in comparison_spaces(ws.backbone)
+                   if not all(set_in_cache(ws, name, space) for name in embedded))
     if spaces and len(embedded) > 1:
-        # Also when every set was in the cache: the comparison spaces may not be (a space whose
-        # weights were just installed, radiomics after its code changed); this result is stored
-        # too, so on a later launch it costs a lookup.
         if progress:
             progress(0, None, "scoring (provisional)")
         publish(Scores(score_embedded(ws, embedded, compare_in=()), pending_spaces=spaces))
