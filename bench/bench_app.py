@@ -95,7 +95,7 @@ def map_open_times(home: Path) -> dict[str, float]:
         at.run()
         times[method] = time.perf_counter() - t0
         assert not at.exception, (method, at.exception)
-        assert not any("being computed" in i.value for i in at.info), f"the {method} map was not ready"
+        assert not any("map is being computed" in i.value for i in at.info), f"the {method} map was not ready"
     return times
 
 
