@@ -85,10 +85,15 @@ def archive_in_cache(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights
     manifest = cache.source_manifest(cache.source_key(path))
     if manifest is None:
         return False
-    run = _run(backbone, weights, "cpu", None, None, cache)
-    wanted = len(set(manifest["digests"]))
-    return len(run.store.entries(manifest["digests"])) == len(run.orientation_store.entries(manifest["digests"])) \
-        == wanted
+    return _from_cache(_run(backbone, weights, "cpu", None, None, cache), manifest) is not None
+
+
+def _from_cache(run: EmbeddingRun, manifest: dict) -> tuple[dict, dict] | None:
+    """The features and orientation descriptors of every case of a recorded archive
+    (``manifest``), or None when the store lacks any of them."""
+    found = run.store.entries(manifest["digests"])
+    described = run.orientation_store.entries(manifest["digests"])
+    return (found, described) if len(found) == len(described) == len(set(manifest["digests"])) else None
 
 
 def embed_archive(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: str | Path | None = None,
@@ -110,17 +115,16 @@ def embed_archive(path: str | Path, backbone: str = DEFAULT_BACKBONE, weights: s
     run = _run(backbone, weights, device, batch_size, progress, cache)
     key = cache.source_key(path) if cache else None
     manifest = cache.source_manifest(key) if cache else None
-    if manifest is not None and run.store is not None:
-        # Seen before: the case list is known, so the archive is not decoded at all, and no
-        # model is loaded when every case is in the feature store.
-        found = run.store.entries(manifest["digests"])
-        described = run.orientation_store.entries(manifest["digests"])
-        if len(found) == len(described) == len(set(manifest["digests"])):
-            if progress:
-                progress(len(manifest["ids"]), len(manifest["ids"]), f"embedding {name}")
-            embedded = Embedded(manifest["ids"], manifest["digests"], found, run.backbone,
-                                {d: v[0] for d, v in described.items()})
-            return _embedding_set(embedded, name, {"source": path.name, "rejected": manifest["rejected"]})
+    # Seen before: the case list is known, so the archive is not decoded at all, and no model is
+    # loaded when every case is in the feature store.
+    cached = _from_cache(run, manifest) if manifest is not None and run.store is not None else None
+    if cached is not None:
+        found, described = cached
+        if progress:
+            progress(len(manifest["ids"]), len(manifest["ids"]), f"embedding {name}")
+        embedded = Embedded(manifest["ids"], manifest["digests"], found, run.backbone,
+                            {d: v[0] for d, v in described.items()})
+        return _embedding_set(embedded, name, {"source": path.name, "rejected": manifest["rejected"]})
 
     rejected: list[Rejection] = []
 
