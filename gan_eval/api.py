@@ -12,8 +12,8 @@ any number of generated sets against it; ``score`` returns exactly what ``gan-ev
 writes for one submission. ``Tracker`` appends one line per call to a run folder's
 ``metrics.jsonl``: every number of that submission's record, the 1-NN accuracy's chance level for
 the sample size and, given masks, the spread of lesion positions and sizes against the real set's
-and the share of lesion area in stray pieces (gan_eval.lesions). The app's Baseline GAN page lists and plots such folders beside the baseline's
-runs, whose training loop logs through the same class.
+and the share of lesion area in stray pieces (gan_eval.lesions). The app's Baseline GAN page lists
+and plots such folders beside the baseline's runs, whose training loop logs through the same class.
 
 Cases are an array ``(N, 3, H, W)`` (numpy, or a torch tensor: it is detached and copied to the
 CPU) in the channel order t1_arterial, t1_portal, t2, with optional masks ``(N, 3, H, W)`` or

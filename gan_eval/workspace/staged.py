@@ -130,10 +130,11 @@ def evaluate_in_steps(ws: Workspace, progress: Progress | None = None, publish=N
     """``evaluate`` that shows rows as soon as they exist: each set is embedded in turn and,
     whenever one was not all in the cache and others are still to come, the submissions embedded so far
     are scored and handed to ``publish(Scores(result, pending))`` (provisional: FID_max is over
-    those). Once every set is embedded, all of them are published in the workspace's backbone
-    before the comparison feature spaces are embedded, when any set is not in the cache in one of
-    them (radiomics: ~16 ms a case, two minutes for the demo; Inception v3 ~100 ms). The final
-    result is the one ``evaluate`` gives, stored under the same key, and is published too.
+    those). Once every set is embedded, if a comparison feature space lacks any set in the cache,
+    all of them are published in the workspace's backbone before that space is embedded
+    (radiomics: ~16 ms a case, two minutes for the demo; Inception v3 ~100 ms). The final result
+    is the one ``evaluate`` gives, stored under the same key, and is published too. A workspace
+    whose embeddings are all cached, in every space, goes straight to it.
 
     The built-in demo is built in steps for this: the real and the small set first (a first row
     within seconds), then the others, each registered as soon as its archive is written
